@@ -643,6 +643,7 @@ static int run_supervisor(const struct options *o, bool was_root, bool namespace
 		fprintf(report, "outcome signaled\nsignal %d\n", WTERMSIG(out.status));
 	else
 		fprintf(report, "outcome exited\nexit_code %d\n", WEXITSTATUS(out.status));
+	fprintf(report, "main_pid %d\n", (int)main_pid);
 	fprintf(report, "wall_ms %.3f\n", out.wall_ms);
 	fprintf(report, "stdout_bytes %ld\nstderr_bytes %ld\n", streams[0].written,
 		streams[1].written);

@@ -1,0 +1,78 @@
+# msglab: System V message queue labs, their autograder, and the suite that tests the grader.
+#
+#   make grade [LAB=01] [SUBMISSION=labs] [TEST=name] [RESULTS=results.json] [SEED=n]
+#   make test         the self-tests (what CI runs)
+#   make skeletons    regenerate labs/ from solutions/ (instructors)
+#   make handouts     refresh the rubric tables in handouts/
+#   make bench        time grading of the reference solutions
+#   make check-style  clang-format and cppcheck on our own C code
+
+CC       ?= cc
+CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
+CRITERION = $(shell pkg-config --cflags --libs criterion 2>/dev/null || echo -lcriterion)
+PYTHON   ?= python3
+
+LABS      := $(patsubst grader/%/rubric.json,%,$(wildcard grader/*/rubric.json))
+HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/harness.h
+TOOLS     := build/bin/msglab-run build/lib/libmsgtrace.so $(LABS:%=build/grader/%/tests)
+ASAN_TOOLS := build/asan/bin/msglab-run $(LABS:%=build/asan/grader/%/tests)
+
+GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
+	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
+	$(if $(CSV),--csv $(CSV)) $(if $(SEED),--seed $(SEED))
+
+.PHONY: all deps tools grade test skeletons handouts bench check-style clean
+.SECONDEXPANSION:
+
+all: tools
+
+deps:
+	@sh grader/ensure-deps.sh
+
+tools: deps
+	@$(MAKE) --no-print-directory $(TOOLS)
+
+grade: tools
+	@$(PYTHON) grader/grade.py $(GRADE_ARGS)
+
+test: tools
+	@$(MAKE) --no-print-directory $(ASAN_TOOLS)
+	@$(PYTHON) tests/run.py
+
+skeletons:
+	@$(PYTHON) grader/skeleton.py --write $(if $(FORCE),--force)
+
+handouts:
+	@$(PYTHON) grader/handout.py --write
+
+bench: tools
+	@$(PYTHON) grader/bench.py
+
+check-style:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem --inline-suppr $$(git ls-files '*.c')
+
+build/bin/msglab-run: grader/sandbox/msglab-run.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+build/asan/bin/msglab-run: grader/sandbox/msglab-run.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $<
+
+build/lib/libmsgtrace.so: grader/trace/msgtrace.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
+
+build/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Igrader/lib -Igrader/$* -o $@ $(filter %.c,$^) $(CRITERION)
+
+build/asan/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -Igrader/$* -o $@ $(filter %.c,$^) $(CRITERION)
+
+clean:
+	rm -rf build results

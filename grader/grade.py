@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Grade a submission: build each lab, run its Criterion tests in the sandbox, report.
+
+Run through make:  make grade [LAB=01] [SUBMISSION=dir] [TEST=name] [RESULTS=file.json] [SEED=n]
+
+A submission is a folder laid out like labs/: one folder per lab (01-two-children/...) holding
+the lab's C files. The exit status is 0 only on full marks (2 on a grader error).
+"""
+import argparse
+import concurrent.futures
+import difflib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STUDENT_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-O1", "-g"]
+LAB_TIMEOUT_S = 600  # the whole Criterion run of one lab; each test has its own, much shorter
+
+
+class GraderError(Exception):
+    """Something wrong with the grader or its set-up, never the student's fault."""
+
+
+def find_labs(selected):
+    labs = sorted(d for d in os.listdir(os.path.join(ROOT, "grader"))
+                  if os.path.isfile(os.path.join(ROOT, "grader", d, "rubric.json")))
+    if not selected:
+        return labs
+    chosen = [lab for lab in labs if lab == selected or lab.split("-")[0] == selected.zfill(2)]
+    if not chosen:
+        raise GraderError("no lab %r; the labs are: %s" % (selected, ", ".join(labs)))
+    return chosen
+
+
+def load_rubric(lab):
+    with open(os.path.join(ROOT, "grader", lab, "rubric.json")) as f:
+        rubric = json.load(f)
+    names = [t["name"] for t in rubric["tests"]]
+    if rubric.get("lab") != lab or len(set(names)) != len(names):
+        raise GraderError("grader/%s/rubric.json: wrong lab name or duplicate tests" % lab)
+    return rubric
+
+
+def build(lab_dir, program, out_dir):
+    """Compile every .c file of lab_dir into out_dir/program. Returns (ok, compiler output)."""
+    if not os.path.isdir(lab_dir):
+        return False, "no folder %s: a submission holds one folder per lab, named like labs/" % lab_dir
+    sources = sorted(f for f in os.listdir(lab_dir) if f.endswith(".c"))
+    if not sources:
+        return False, "no .c file in %s" % lab_dir
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = ["cc"] + STUDENT_CFLAGS + ["-o", os.path.join(out_dir, program)] + sources
+    try:
+        proc = subprocess.run(cmd, cwd=lab_dir, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False, "the compiler took more than 120 s"
+    message = (" ".join(shlex.quote(c) for c in cmd) + "\n" + proc.stdout + proc.stderr).strip()
+    return proc.returncode == 0, message
+
+
+def run_tests(lab, env, results_dir, test_filter):
+    """Run the lab's Criterion binary; return {test name: report entry}."""
+    binary = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tests")
+    if not os.access(binary, os.X_OK):
+        raise GraderError("%s is missing: run make tools" % binary)
+    report = os.path.join(results_dir, "criterion.json")
+    cmd = [binary, "-j1", "--full-stats"]
+    if test_filter:
+        cmd.append("--filter=lab/%s" % test_filter)
+    run_env = dict(env, MSGLAB_RESULTS=results_dir, MSGLAB_REPORT=report)
+    with open(os.path.join(results_dir, "criterion.log"), "w") as log:
+        # Its own session, so that a timeout kills the whole tree; stdin never the terminal.
+        proc = subprocess.Popen(cmd, env=run_env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=LAB_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise GraderError("the tests of %s did not finish in %d s" % (lab, LAB_TIMEOUT_S))
+    try:
+        with open(report) as f:
+            entries = json.load(f)["tests"]
+    except (OSError, ValueError, KeyError) as e:
+        raise GraderError("no usable report from %s (%s); see %s/criterion.log"
+                          % (binary, e, results_dir))
+    return {e["name"]: e for e in entries}
+
+
+def outcome_of(entry, test_dir):
+    """PASS, FAIL, TIMEOUT (the program hung), CRASH (it died of a signal) or ERROR (grader)."""
+    if entry is None:
+        return "ERROR"
+    marker = os.path.join(test_dir, "outcome")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            return f.read().strip() or "FAIL"
+    return {"passed": "PASS", "failed": "FAIL"}.get(entry["status"], "ERROR")
+
+
+def diff_of(test_dir):
+    """The unified diff of expected and actual stdout kept by the test, if any."""
+    if not os.path.isdir(test_dir):
+        return ""
+    parts = []
+    for name in sorted(os.listdir(test_dir)):
+        if name.endswith(".expected"):
+            label = name[:-len(".expected")]
+            with open(os.path.join(test_dir, name), errors="replace") as f:
+                expected = f.read().splitlines(keepends=True)
+            actual_path = os.path.join(test_dir, label + ".actual")
+            with open(actual_path, errors="replace") as f:
+                actual = f.read().splitlines(keepends=True)
+            diff = list(difflib.unified_diff(expected, actual, "expected stdout",
+                                             "your stdout", n=2))
+            if len(diff) > 40:
+                diff = diff[:40] + ["... (%d more lines of diff)\n" % (len(diff) - 40)]
+            parts.append("".join(d if d.endswith("\n") else d + "\n" for d in diff))
+    return "".join(parts)
+
+
+def first_command(test_dir):
+    if not os.path.isdir(test_dir):
+        return None
+    for name in sorted(os.listdir(test_dir)):
+        if name.endswith(".command") and name.startswith("run"):
+            with open(os.path.join(test_dir, name)) as f:
+                return f.read().strip()
+    return None
+
+
+def grade_lab(lab, args, env, tmp):
+    """Build and test one lab; returns its result as a dict (never raises for student faults)."""
+    rubric = load_rubric(lab)
+    program = rubric["program"]
+    results_dir = os.path.join(args.results_dir, lab)
+    shutil.rmtree(results_dir, ignore_errors=True)
+    os.makedirs(results_dir)
+    tests = [t for t in rubric["tests"] if not args.test or t["name"] == args.test]
+    if args.test and not tests:
+        raise GraderError("lab %s has no test %r; its tests are: %s"
+                          % (lab, args.test, ", ".join(t["name"] for t in rubric["tests"])))
+    result = {"lab": lab, "title": rubric["title"], "program": program, "tests": [],
+              "build_error": None, "warnings": ""}
+    sub_dir = os.path.join(args.submission, lab)
+    ok, message = build(sub_dir, program, os.path.join(tmp, "submission", lab))
+    if not ok:
+        result["build_error"] = message
+    elif "warning:" in message:
+        result["warnings"] = message
+    ref_ok, ref_message = build(os.path.join(ROOT, "solutions", lab), program,
+                                os.path.join(tmp, "reference", lab))
+    if not ref_ok:
+        raise GraderError("the reference solution of %s does not build:\n%s" % (lab, ref_message))
+    entries = {}
+    if ok:
+        lab_env = dict(env,
+                       MSGLAB_PROGRAM=os.path.join(tmp, "submission", lab, program),
+                       MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program))
+        entries = run_tests(lab, lab_env, results_dir, args.test)
+        unknown = set(entries) - {t["name"] for t in rubric["tests"]}
+        if unknown:
+            raise GraderError("tests of %s missing from its rubric: %s" % (lab, ", ".join(unknown)))
+    for t in tests:
+        test_dir = os.path.join(results_dir, t["name"])
+        entry = entries.get(t["name"])
+        status = "FAIL" if not ok else outcome_of(entry, test_dir)
+        messages = entry["messages"] if entry else []
+        if not ok:
+            messages = ["the program did not compile"]
+        elif entry is None:
+            messages = ["grader error: this test did not run (see %s/criterion.log)" % results_dir]
+        elif status == "ERROR":
+            messages = ["grader error: the test itself %s (signal %d); please report it"
+                        % (entry["status"], entry["signal"])] + messages
+        result["tests"].append({
+            "name": t["name"], "title": t["title"], "hint": t.get("hint", ""),
+            "points": t["points"], "score": t["points"] if status == "PASS" else 0,
+            "status": status, "messages": messages,
+            "diff": diff_of(test_dir) if status != "PASS" else "",
+            "command": first_command(test_dir), "transcript": test_dir})
+    return result
+
+
+class Style:
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __call__(self, text, code):
+        return "\033[%sm%s\033[0m" % (code, text) if self.enabled else text
+
+
+STATUS_COLOURS = {"PASS": "32", "FAIL": "31", "TIMEOUT": "33", "CRASH": "35", "ERROR": "41;97"}
+
+
+def relative(path):
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("../..") else path
+
+
+def print_report(results, args, style, out):
+    total = sum(t["score"] for r in results for t in r["tests"])
+    possible = sum(t["points"] for r in results for t in r["tests"])
+    for r in results:
+        lab_total = sum(t["score"] for t in r["tests"])
+        lab_possible = sum(t["points"] for t in r["tests"])
+        print(style("%s: %s (%s)" % (r["lab"], r["title"], r["program"]), "1"), file=out)
+        if r["build_error"]:
+            print("  " + style("DOES NOT COMPILE", "31") + ": every test of this lab scores 0.",
+                  file=out)
+            for line in r["build_error"].splitlines()[:30]:
+                print("    " + line, file=out)
+        elif r["warnings"]:
+            print("  compiler warnings (no points lost, but read them):", file=out)
+            for line in r["warnings"].splitlines()[1:16]:
+                print("    " + line, file=out)
+        width = max(len(t["name"]) for t in r["tests"])
+        for t in r["tests"]:
+            status = style("%-7s" % t["status"], STATUS_COLOURS[t["status"]])
+            print("  %s %2d/%-2d  %-*s  %s" % (status, t["score"], t["points"], width,
+                                                t["name"], t["title"]), file=out)
+            if t["status"] == "PASS" or r["build_error"]:
+                continue
+            for m in t["messages"][:3]:
+                print("           " + m.replace("\n", "\n           "), file=out)
+            if t["diff"]:
+                for line in t["diff"].splitlines():
+                    colour = "32" if line.startswith("+") else "31" if line.startswith("-") else "0"
+                    print("             " + style(line, colour), file=out)
+            if t["hint"]:
+                print("           hint: " + t["hint"], file=out)
+            lab_dir = os.path.join(args.submission, r["lab"])
+            if t["command"]:
+                print("           try:  cd %s && make && %s"
+                      % (relative(lab_dir), t["command"]), file=out)
+            print("           rerun: make grade LAB=%s TEST=%s%s   transcript: %s/"
+                  % (r["lab"][:2], t["name"],
+                     "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
+                     else " SUBMISSION=" + relative(args.submission),
+                     relative(t["transcript"])), file=out)
+        print("  %s %d/%d\n" % (style("subtotal", "1"), lab_total, lab_possible), file=out)
+    verdict = "full marks" if total == possible else "%d point%s to find" % (
+        possible - total, "" if possible - total == 1 else "s")
+    print(style("Total: %d/%d (%s)" % (total, possible, verdict), "1"), file=out)
+    return total, possible
+
+
+def gradescope(results, elapsed):
+    tests = []
+    for r in results:
+        for t in r["tests"]:
+            lines = ["%s: %s" % (t["status"], t["title"])] + t["messages"]
+            if r["build_error"]:
+                lines.append(r["build_error"])
+            if t["diff"]:
+                lines.append(t["diff"])
+            if t["status"] != "PASS" and t["hint"]:
+                lines.append("hint: " + t["hint"])
+            tests.append({"name": "%s: %s" % (r["lab"], t["name"]), "score": t["score"],
+                          "max_score": t["points"],
+                          "status": "passed" if t["status"] == "PASS" else "failed",
+                          "output": "\n".join(lines)})
+    return {"score": sum(t["score"] for t in tests),
+            "max_score": sum(t["max_score"] for t in tests),
+            "execution_time": round(elapsed, 3), "tests": tests}
+
+
+def main():
+    p = argparse.ArgumentParser(description="Grade System V message queue labs.")
+    p.add_argument("--lab", help="one lab: 01 or 01-two-children (default: all)")
+    p.add_argument("--submission", default=os.path.join(ROOT, "labs"),
+                   help="folder laid out like labs/ (default: labs/)")
+    p.add_argument("--test", help="run only this test (with --lab)")
+    p.add_argument("--results-json", help="also write a Gradescope results.json here")
+    p.add_argument("--results-dir", default="results", help="transcripts go here")
+    p.add_argument("--summary-json", help="write the full result as JSON (for the self-tests)")
+    p.add_argument("--seed", help="seed for randomised tests, to replay a run")
+    p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
+    p.add_argument("--quiet", action="store_true", help="print only the total")
+    args = p.parse_args()
+    if args.test and not args.lab:
+        p.error("--test needs --lab")
+    args.submission = os.path.abspath(args.submission)
+    args.results_dir = os.path.abspath(args.results_dir)
+    style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    start = time.monotonic()
+    try:
+        labs = find_labs(args.lab)
+        if not os.path.isdir(args.submission):
+            raise GraderError("no submission folder %s" % args.submission)
+        # The sandboxed program runs as another user: everything it needs must be reachable.
+        tmp = tempfile.mkdtemp(prefix="msglab-", dir=os.environ.get("MSGLAB_TMPDIR", "/tmp"))
+        try:
+            os.chmod(tmp, 0o755)
+            shutil.copy(os.path.join(args.build, "lib", "libmsgtrace.so"), tmp)
+            env = dict(os.environ, MSGLAB_BUILD=args.build,
+                       MSGLAB_RUN=os.path.join(args.build, "bin", "msglab-run"),
+                       MSGLAB_TRACELIB=os.path.join(tmp, "libmsgtrace.so"), MSGLAB_TMP=tmp)
+            if args.seed:
+                env["MSGLAB_SEED"] = args.seed
+            with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                results = list(pool.map(lambda lab: grade_lab(lab, args, env, tmp), labs))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except GraderError as e:
+        print("grader error: %s" % e, file=sys.stderr)
+        return 2
+    elapsed = time.monotonic() - start
+    out = open(os.devnull, "w") if args.quiet else sys.stdout
+    total, possible = print_report(results, args, style, out)
+    if args.quiet:
+        print("Total: %d/%d" % (total, possible))
+    if args.results_json:
+        with open(args.results_json, "w") as f:
+            json.dump(gradescope(results, elapsed), f, indent=1)
+    if args.summary_json:
+        with open(args.summary_json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0 if total == possible else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

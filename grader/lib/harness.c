@@ -1,0 +1,588 @@
+/* The grader's harness: see harness.h. */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REFERENCE_TIMEOUT_MS 10000
+#define DEFAULT_FLOOR_MS     1000
+#define TIMEOUT_FACTOR	     20
+
+static const char *need_env(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		cr_assert_fail("grader error: %s is not set (run the grader through make grade)", name);
+	return v;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		cr_assert_fail("grader error: out of memory");
+	return q;
+}
+
+static void mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+				cr_assert_fail("grader error: mkdir %s: %s", buf, strerror(errno));
+			*p = '/';
+		}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		cr_assert_fail("grader error: mkdir %s: %s", buf, strerror(errno));
+}
+
+const char *transcript_dir(void)
+{
+	static char dir[4096];
+	if (!dir[0]) {
+		snprintf(dir, sizeof dir, "%s/%s", need_env("MSGLAB_RESULTS"),
+			 criterion_current_test->name);
+		mkdir_p(dir);
+	}
+	return dir;
+}
+
+static void write_whole(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		cr_assert_fail("grader error: cannot write %s: %s", path, strerror(errno));
+	if (fwrite(text, 1, len, f) != len || fclose(f) != 0)
+		cr_assert_fail("grader error: cannot write %s", path);
+}
+
+void keep_file(const char *name, const char *text, size_t len)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%s", transcript_dir(), name);
+	write_whole(path, text, len);
+}
+
+/* The whole file, NUL-terminated; an absent file reads as empty. */
+static char *slurp(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+	if (f) {
+		char chunk[65536];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+			buf = xrealloc(buf, n + got + 1);
+			memcpy(buf + n, chunk, got);
+			n += got;
+		}
+		fclose(f);
+	}
+	buf = xrealloc(buf, n + 1);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+unsigned test_seed(void)
+{
+	static unsigned seed;
+	if (!seed) {
+		const char *s = getenv("MSGLAB_SEED");
+		seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : 0;
+		if (!seed) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			seed = (unsigned)(ts.tv_nsec ^ ts.tv_sec ^ getpid()) % 1000000 + 1;
+		}
+		char text[32];
+		int n = snprintf(text, sizeof text, "%u\n", seed);
+		keep_file("seed", text, (size_t)n);
+	}
+	return seed;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0 && errno != ENOENT)
+		cr_log_warn("grader: cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Shell-quote one word into out. */
+static void quote(char *out, size_t size, const char *word)
+{
+	size_t n = strlen(out);
+	bool plain = *word != '\0';
+	for (const char *c = word; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_./=:,+@", *c))
+			plain = false;
+	if (plain) {
+		snprintf(out + n, size - n, " %s", word);
+		return;
+	}
+	n += (size_t)snprintf(out + n, size - n, " '");
+	for (const char *c = word; *c && n + 6 < size; c++)
+		n += (size_t)(*c == '\'' ? snprintf(out + n, size - n, "'\\''")
+					  : snprintf(out + n, size - n, "%c", *c));
+	snprintf(out + n, size - n, "'");
+}
+
+static long long field_ll(const char *line, const char *key, long long dflt, bool *found)
+{
+	char pat[32];
+	snprintf(pat, sizeof pat, " %s=", key);
+	const char *p = strstr(line, pat);
+	if (!p) {
+		if (found)
+			*found = false;
+		return dflt;
+	}
+	if (found)
+		*found = true;
+	return strtoll(p + strlen(pat), NULL, 0);
+}
+
+static void parse_trace_line(const char *line, struct trace_call *c)
+{
+	memset(c, 0, sizeof *c);
+	sscanf(line, "call=%7s", c->call);
+	c->pid = (int)field_ll(line, "pid", 0, NULL);
+	c->ppid = (int)field_ll(line, "ppid", 0, NULL);
+	c->t_us = field_ll(line, "t_us", 0, NULL);
+	c->dur_us = field_ll(line, "dur_us", 0, NULL);
+	c->key = (unsigned)field_ll(line, "key", 0, NULL);
+	c->flags = (int)field_ll(line, "flags", 0, NULL);
+	c->msqid = (int)field_ll(line, "msqid", -1, NULL);
+	c->msgsz = (long)field_ll(line, "msgsz", 0, NULL);
+	c->msgtyp = (long)field_ll(line, "msgtyp", 0, NULL);
+	c->mtype = (long)field_ll(line, "mtype", 0, &c->has_mtype);
+	c->cmd = (int)field_ll(line, "cmd", -1, NULL);
+	c->ret = (long)field_ll(line, "ret", 0, NULL);
+	c->err = (int)field_ll(line, "errno", 0, NULL);
+	c->datalen = (long)field_ll(line, "datalen", 0, NULL);
+	const char *d = strstr(line, " data=");
+	if (d) {
+		d += 6;
+		size_t hexlen = strcspn(d, " \n");
+		c->data = xrealloc(NULL, hexlen / 2 + 1);
+		for (size_t i = 0; i + 2 <= hexlen; i += 2) {
+			unsigned byte;
+			if (sscanf(d + i, "%2x", &byte) != 1)
+				break;
+			c->data[c->shown++] = (unsigned char)byte;
+		}
+	}
+}
+
+static void parse_trace(const char *text, struct run_result *r)
+{
+	size_t cap = 0;
+	for (const char *line = text; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (strncmp(line, "call=", 5) == 0) {
+			char *copy = strndup(line, len);
+			if (!copy)
+				cr_assert_fail("grader error: out of memory");
+			if (r->ncalls == cap) {
+				cap = cap ? 2 * cap : 64;
+				r->calls = xrealloc(r->calls, cap * sizeof *r->calls);
+			}
+			parse_trace_line(copy, &r->calls[r->ncalls++]);
+			free(copy);
+		}
+		line += len + (end ? 1 : 0);
+	}
+}
+
+static void parse_report(const char *text, struct run_result *r)
+{
+	const char *line = text;
+	while (*line) {
+		char word[32] = "";
+		sscanf(line, "%31s", word);
+		const char *rest = line + strlen(word);
+		if (!strcmp(word, "sandbox_error"))
+			cr_assert_fail("grader error: the sandbox failed:%.*s", (int)strcspn(rest, "\n"),
+				 rest);
+		else if (!strcmp(word, "mode"))
+			r->namespaces = strncmp(rest, " namespaces", 11) == 0;
+		else if (!strcmp(word, "outcome")) {
+			r->timed_out = strncmp(rest, " timeout", 8) == 0;
+			r->signaled = strncmp(rest, " signaled", 9) == 0;
+		} else if (!strcmp(word, "exit_code"))
+			r->exit_code = atoi(rest);
+		else if (!strcmp(word, "signal"))
+			r->signal = atoi(rest);
+		else if (!strcmp(word, "main_pid"))
+			r->main_pid = atoi(rest);
+		else if (!strcmp(word, "wall_ms"))
+			r->wall_ms = atof(rest);
+		else if (!strcmp(word, "output_truncated"))
+			r->truncated = true;
+		else if (!strcmp(word, "proc") && r->nprocs < MAX_LEFT) {
+			struct left_proc *p = &r->procs[r->nprocs];
+			if (sscanf(rest, " pid=%d ppid=%d state=%c comm=%31s syscall=%23s", &p->pid,
+				   &p->ppid, &p->state, p->comm, p->syscall) == 5)
+				r->nprocs++;
+		} else if (!strcmp(word, "queue") && r->nqueues < MAX_LEFT) {
+			struct left_queue *q = &r->queues[r->nqueues];
+			if (sscanf(rest, " key=%x msqid=%d perms=%o cbytes=%ld qnum=%ld lspid=%d lrpid=%d",
+				   &q->key, &q->msqid, (unsigned *)&q->perms, &q->cbytes, &q->qnum,
+				   &q->lspid, &q->lrpid) == 7)
+				r->nqueues++;
+		}
+		const char *end = strchr(line, '\n');
+		line = end ? end + 1 : line + strlen(line);
+	}
+}
+
+/* Run program in the sandbox; its files are named dir/label.*. */
+static void sandbox(const char *program, const struct run_spec *spec, double timeout_ms,
+		    const char *dir, const char *label, struct run_result *r)
+{
+	char workdir[4096], path[4300], timeout[32];
+	snprintf(workdir, sizeof workdir, "%s/run-XXXXXX", need_env("MSGLAB_TMP"));
+	if (!mkdtemp(workdir) || chmod(workdir, 0777) != 0)
+		cr_assert_fail("grader error: cannot make a working directory in %s: %s",
+			 need_env("MSGLAB_TMP"), strerror(errno));
+	if (spec->make_file) {
+		snprintf(path, sizeof path, "%s/%s", workdir, spec->make_file);
+		write_whole(path, "", 0);
+	}
+	char in_path[4300], out_path[4300], err_path[4300], trace_path[4300], rep_path[4300];
+	snprintf(in_path, sizeof in_path, "%s/%s.stdin", dir, label);
+	snprintf(out_path, sizeof out_path, "%s/%s.stdout", dir, label);
+	snprintf(err_path, sizeof err_path, "%s/%s.stderr", dir, label);
+	snprintf(trace_path, sizeof trace_path, "%s/%s.trace", dir, label);
+	snprintf(rep_path, sizeof rep_path, "%s/%s.sandbox", dir, label);
+	if (spec->input)
+		write_whole(in_path, spec->input, strlen(spec->input));
+	snprintf(timeout, sizeof timeout, "%.0f", timeout_ms);
+
+	const char *argv[64];
+	int n = 0;
+	argv[n++] = need_env("MSGLAB_RUN");
+	argv[n++] = "-t";
+	argv[n++] = timeout;
+	argv[n++] = "-r";
+	argv[n++] = rep_path;
+	argv[n++] = "-T";
+	argv[n++] = trace_path;
+	argv[n++] = "-L";
+	argv[n++] = need_env("MSGLAB_TRACELIB");
+	argv[n++] = "-d";
+	argv[n++] = workdir;
+	for (int i = 0; i < 4 && spec->sysctl[i]; i++) {
+		argv[n++] = "-s";
+		argv[n++] = spec->sysctl[i];
+	}
+	argv[n++] = "--";
+	argv[n++] = program;
+	for (int i = 0; spec->args && spec->args[i] && n < 63; i++)
+		argv[n++] = spec->args[i];
+	argv[n] = NULL;
+
+	pid_t pid = fork();
+	if (pid < 0)
+		cr_assert_fail("grader error: fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* Never return into Criterion from here: exec or _exit. */
+		int in = open(spec->input ? in_path : "/dev/null", O_RDONLY);
+		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+		    dup2(err, 2) < 0)
+			_exit(125);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "grader error: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(125);
+	}
+	/* msglab-run keeps its own deadline; this one only guards against the sandbox itself. */
+	int status = 0;
+	double waited = 0, limit = timeout_ms + 10000;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			cr_assert_fail("grader error: waitpid: %s", strerror(errno));
+		if (waited > limit) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			cr_assert_fail("grader error: the sandbox did not finish");
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+		waited += 1;
+	}
+	if (nftw(workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		cr_log_warn("grader: cannot clean %s", workdir);
+
+	memset(r, 0, sizeof *r);
+	snprintf(r->label, sizeof r->label, "%s", label);
+	r->timeout_ms = timeout_ms;
+	char *rep = slurp(rep_path, NULL);
+	if (!strstr(rep, "outcome ")) {
+		char *err = slurp(err_path, NULL);
+		cr_assert_fail("grader error: the sandbox gave no report (status %d): %s%s", status, rep,
+			 err);
+	}
+	parse_report(rep, r);
+	free(rep);
+	r->out = slurp(out_path, &r->out_len);
+	r->err = slurp(err_path, &r->err_len);
+	char *trace = slurp(trace_path, NULL);
+	parse_trace(trace, r);
+	free(trace);
+
+	const char *base = strrchr(program, '/');
+	snprintf(r->command, sizeof r->command, "./%s", base ? base + 1 : program);
+	for (int i = 0; spec->args && spec->args[i]; i++)
+		quote(r->command, sizeof r->command, spec->args[i]);
+	size_t len = strlen(r->command);
+	if (spec->input)
+		snprintf(r->command + len, sizeof r->command - len, " < %s.stdin", label);
+	len = strlen(r->command);
+	snprintf(r->command + len, sizeof r->command - len, " | cat");
+	for (int i = 0; i < 4 && spec->sysctl[i]; i++) {
+		len = strlen(r->command);
+		snprintf(r->command + len, sizeof r->command - len, "   # with kernel.%s",
+			 spec->sysctl[i]);
+	}
+}
+
+static double calibrated_timeout(const struct run_spec *spec)
+{
+	const char *floor_env = getenv("MSGLAB_TIMEOUT_FLOOR_MS");
+	double floor_ms = floor_env && *floor_env ? atof(floor_env) : DEFAULT_FLOOR_MS;
+	const char *ref = getenv("MSGLAB_REFERENCE");
+	if (!ref || !*ref || spec->program)
+		return floor_ms;
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/ref-XXXXXX", need_env("MSGLAB_TMP"));
+	if (!mkdtemp(dir))
+		cr_assert_fail("grader error: mkdtemp: %s", strerror(errno));
+	struct run_result r;
+	struct run_spec quiet = *spec;
+	sandbox(ref, &quiet, REFERENCE_TIMEOUT_MS, dir, "reference", &r);
+	if (r.timed_out)
+		cr_assert_fail("grader error: the reference solution timed out on this case");
+	double t = r.wall_ms * TIMEOUT_FACTOR;
+	run_free(&r);
+	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		cr_log_warn("grader: cannot clean %s", dir);
+	return t > floor_ms ? t : floor_ms;
+}
+
+static void describe_procs(const struct run_result *r, char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (int i = 0; i < r->nprocs && n + 80 < size; i++) {
+		const struct left_proc *p = &r->procs[i];
+		n += (size_t)snprintf(out + n, size - n, "\n    pid %d (%s, parent %d) %s%s", p->pid,
+				      p->comm, p->ppid,
+				      p->state == 'Z'	      ? "had exited but was never waited for"
+				      : strcmp(p->syscall, "-") ? "was blocked in "
+								: "was running",
+				      p->state == 'Z' || !strcmp(p->syscall, "-") ? "" : p->syscall);
+	}
+}
+
+static void mark_outcome(const char *what)
+{
+	keep_file("outcome", what, strlen(what));
+}
+
+void run_student(const struct run_spec *spec, struct run_result *r)
+{
+	static int runs;
+	char label[32];
+	snprintf(label, sizeof label, "run%d", ++runs);
+	double timeout_ms = calibrated_timeout(spec);
+	const char *program = spec->program ? spec->program : need_env("MSGLAB_PROGRAM");
+	sandbox(program, spec, timeout_ms, transcript_dir(), label, r);
+	char cmd_file[48];
+	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
+	size_t cl = strlen(r->command);
+	r->command[cl] = '\n';
+	keep_file(cmd_file, r->command, cl + 1);
+	r->command[cl] = '\0';
+	if (spec->allow_failure)
+		return;
+	if (r->timed_out) {
+		char procs[2048];
+		describe_procs(r, procs, sizeof procs);
+		mark_outcome("TIMEOUT");
+		cr_assert_fail("TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
+			 "time, at least %.1f s). When time ran out:%s",
+			 r->command, timeout_ms / 1000, TIMEOUT_FACTOR, DEFAULT_FLOOR_MS / 1000.0,
+			 r->nprocs ? procs : " no process was left?");
+	}
+	if (r->signaled) {
+		mark_outcome("CRASH");
+		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s", r->command, r->signal,
+			 strsignal(r->signal),
+			 r->signal == SIGSEGV ? ": an invalid memory access; run it under gdb or "
+						"valgrind to find the line"
+					      : "");
+	}
+}
+
+void run_free(struct run_result *r)
+{
+	for (size_t i = 0; i < r->ncalls; i++)
+		free(r->calls[i].data);
+	free(r->calls);
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof *r);
+}
+
+void expect_exit(const struct run_result *r, int status)
+{
+	if (r->exit_code != status) {
+		size_t first = strcspn(r->err, "\n");
+		cr_expect_fail("`%s` exited with status %d, expected %d%s%.*s", r->command, r->exit_code,
+			status, first ? "; its stderr says: " : "", (int)(first > 300 ? 300 : first),
+			r->err);
+	}
+}
+
+static bool matches(const struct trace_call *c, const char *call, int pid)
+{
+	return (!call || !strcmp(c->call, call)) && (!pid || c->pid == pid);
+}
+
+size_t count_calls(const struct run_result *r, const char *call, int pid)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->ncalls; i++)
+		n += matches(&r->calls[i], call, pid);
+	return n;
+}
+
+const struct trace_call *nth_call(const struct run_result *r, const char *call, int pid, size_t n)
+{
+	for (size_t i = 0; i < r->ncalls; i++)
+		if (matches(&r->calls[i], call, pid) && n-- == 0)
+			return &r->calls[i];
+	return NULL;
+}
+
+int children_of(const struct run_result *r, int pid, int *out, int max)
+{
+	int n = 0;
+	for (size_t i = 0; i < r->ncalls && n < max; i++)
+		if (matches(&r->calls[i], "fork", pid) && r->calls[i].ret > 0)
+			out[n++] = (int)r->calls[i].ret;
+	return n;
+}
+
+/* Replace the number after each of the words with a placeholder. */
+char *normalise(const char *text)
+{
+	static const struct {
+		const char *word, *placeholder;
+	} rules[] = {{"queue ", "queue <id>"}, {"pid ", "pid <pid>"}};
+	size_t cap = strlen(text) + 1, n = 0;
+	char *out = xrealloc(NULL, cap);
+	for (const char *p = text; *p;) {
+		bool done = false;
+		for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !done; i++) {
+			size_t wl = strlen(rules[i].word);
+			const char *num = p + wl;
+			bool at_word_start = p == text || !isalnum((unsigned char)p[-1]);
+			if (at_word_start && !strncmp(p, rules[i].word, wl) &&
+			    (isdigit((unsigned char)*num) ||
+			     (*num == '-' && isdigit((unsigned char)num[1])))) {
+				size_t pl = strlen(rules[i].placeholder);
+				cap += pl;
+				out = xrealloc(out, cap);
+				memcpy(out + n, rules[i].placeholder, pl);
+				n += pl;
+				p = num + 1;
+				while (isdigit((unsigned char)*p))
+					p++;
+				done = true;
+			}
+		}
+		if (!done)
+			out[n++] = *p++;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+char *show_bytes(const unsigned char *p, size_t n)
+{
+	char *out = xrealloc(NULL, n * 4 + 3);
+	size_t k = 0;
+	out[k++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\0')
+			k += (size_t)sprintf(out + k, "\\0");
+		else if (p[i] == '\n')
+			k += (size_t)sprintf(out + k, "\\n");
+		else if (isprint(p[i]) && p[i] != '"' && p[i] != '\\')
+			out[k++] = (char)p[i];
+		else
+			k += (size_t)sprintf(out + k, "\\x%02x", p[i]);
+	}
+	out[k++] = '"';
+	out[k] = '\0';
+	return out;
+}
+
+void expect_stdout(const struct run_result *r, const char *expected)
+{
+	char *actual = normalise(r->out);
+	if (strcmp(actual, expected) != 0) {
+		char name[64];
+		snprintf(name, sizeof name, "%s.expected", r->label);
+		keep_file(name, expected, strlen(expected));
+		snprintf(name, sizeof name, "%s.actual", r->label);
+		keep_file(name, actual, strlen(actual));
+		/* Name the first line that differs; the driver shows the whole diff. */
+		const char *a = actual, *e = expected;
+		int line = 1;
+		while (*a && *a == *e) {
+			if (*a == '\n')
+				line++;
+			a++;
+			e++;
+		}
+		while (a > actual && a[-1] != '\n' && e > expected && e[-1] != '\n')
+			a--, e--;
+		int al = (int)strcspn(a, "\n"), el = (int)strcspn(e, "\n");
+		cr_expect_fail("stdout differs from the expected output at line %d: expected %s%.*s%s, got "
+			"%s%.*s%s (stdout normalised: queue ids shown as <id>)",
+			line, *e ? "\"" : "", el > 200 ? 200 : el, *e ? e : "the end of the output",
+			*e ? "\"" : "", *a ? "\"" : "", al > 200 ? 200 : al,
+			*a ? a : "the end of the output", *a ? "\"" : "");
+	}
+	free(actual);
+}

@@ -1,0 +1,112 @@
+/*
+ * The grader's harness: what a lab's Criterion tests use to run the submitted program in the
+ * sandbox (msglab-run) and to read what happened: output, exit status, the IPC call trace, and
+ * the queues and processes left behind.
+ *
+ * The driver (grade.py) passes everything through the environment, because Criterion re-executes
+ * test processes and globals set in main() are lost:
+ *   MSGLAB_RUN        the msglab-run binary
+ *   MSGLAB_PROGRAM    the submitted program; MSGLAB_REFERENCE the reference solution's
+ *   MSGLAB_TRACELIB   libmsgtrace.so
+ *   MSGLAB_TMP        a directory the sandboxed program may reach (0755 all the way up)
+ *   MSGLAB_RESULTS    where each test keeps its transcript (one folder per test)
+ *   MSGLAB_REPORT     where the JSON report of the whole run goes
+ *   MSGLAB_SEED       seed for randomised cases (else one is chosen and shown)
+ */
+#ifndef MSGLAB_HARNESS_H
+#define MSGLAB_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct trace_call {
+	char call[8]; /* msgget, msgsnd, msgrcv, msgctl, fork */
+	int pid, ppid;
+	long long t_us, dur_us;
+	unsigned key;	/* msgget */
+	int flags;	/* msgget, msgsnd, msgrcv */
+	int msqid;	/* msgsnd, msgrcv, msgctl */
+	long msgsz;	/* msgsnd, msgrcv: the size argument */
+	long msgtyp;	/* msgrcv */
+	bool has_mtype; /* msgsnd: the mtype sent; msgrcv: the mtype received */
+	long mtype;
+	int cmd; /* msgctl */
+	long ret;
+	int err;
+	long datalen;	     /* bytes sent or received */
+	unsigned char *data; /* the first `shown` of them */
+	size_t shown;
+};
+
+struct left_queue {
+	unsigned key;
+	int msqid, perms;
+	long cbytes, qnum;
+	int lspid, lrpid;
+};
+
+struct left_proc {
+	int pid, ppid;
+	char state; /* as in /proc/PID/stat: Z for a zombie */
+	char comm[32];
+	char syscall[24]; /* the call it was blocked in, if known */
+};
+
+#define MAX_LEFT 64
+
+struct run_result {
+	char label[32];
+	bool timed_out, signaled, namespaces, truncated;
+	int exit_code, signal, main_pid;
+	double wall_ms, timeout_ms;
+	char *out, *err; /* NUL-terminated */
+	size_t out_len, err_len;
+	struct trace_call *calls;
+	size_t ncalls;
+	struct left_queue queues[MAX_LEFT];
+	int nqueues;
+	struct left_proc procs[MAX_LEFT];
+	int nprocs;
+	char command[1024]; /* how to run the same thing by hand */
+};
+
+struct run_spec {
+	const char *const *args;  /* arguments after the program name; NULL-terminated */
+	const char *input;	  /* standard input; NULL for /dev/null */
+	const char *sysctl[4];	  /* NAME=VALUE for /proc/sys/kernel in the private namespace */
+	const char *make_file;	  /* create this (empty) file in the working directory first */
+	bool allow_failure;	  /* the caller checks timeout/crash itself */
+	const char *program;	  /* another program than MSGLAB_PROGRAM (tests of the harness) */
+};
+
+/* Run the program; unless spec->allow_failure, a timeout or crash ends the test (TIMEOUT/CRASH). */
+void run_student(const struct run_spec *spec, struct run_result *r);
+void run_free(struct run_result *r);
+
+/* The result's program exited normally with this status; else the test fails, saying why. */
+void expect_exit(const struct run_result *r, int status);
+
+/* Trace queries. `call` is NULL for any call. pid 0 matches any process. */
+size_t count_calls(const struct run_result *r, const char *call, int pid);
+const struct trace_call *nth_call(const struct run_result *r, const char *call, int pid, size_t n);
+/* The pids of processes forked by pid, in fork order; returns how many (at most max). */
+int children_of(const struct run_result *r, int pid, int *out, int max);
+
+/* Output. Normalise replaces the numbers in "queue N" and "pid N" with <id> and <pid>. */
+char *normalise(const char *text);
+/* Compare normalised stdout with expected; on difference, keep both and fail with the first
+ * differing line. */
+void expect_stdout(const struct run_result *r, const char *expected);
+
+/* Printable form of bytes for messages: "hello\0\xff" */
+char *show_bytes(const unsigned char *p, size_t n);
+
+/* A seed for randomised cases: MSGLAB_SEED or a fresh one; noted in the transcript. */
+unsigned test_seed(void);
+
+/* The folder where this test keeps its transcript (created on first use). */
+const char *transcript_dir(void);
+/* Write text into a file of the transcript folder. */
+void keep_file(const char *name, const char *text, size_t len);
+
+#endif
