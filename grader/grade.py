@@ -127,13 +127,14 @@ def diff_of(test_dir):
 
 
 def first_command(test_dir):
-    if not os.path.isdir(test_dir):
-        return None
-    for name in sorted(os.listdir(test_dir)):
-        if name.endswith(".command") and name.startswith("run"):
-            with open(os.path.join(test_dir, name)) as f:
-                return f.read().strip()
-    return None
+    """(command, file) of the test's first run of the program, to try it by hand."""
+    if os.path.isdir(test_dir):
+        for name in sorted(os.listdir(test_dir)):
+            if name.endswith(".command") and name.startswith("run"):
+                path = os.path.join(test_dir, name)
+                with open(path) as f:
+                    return f.read().strip(), path
+    return None, None
 
 
 def grade_lab(lab, args, env, tmp):
@@ -172,7 +173,8 @@ def grade_lab(lab, args, env, tmp):
         test_dir = os.path.join(results_dir, t["name"])
         entry = entries.get(t["name"])
         status = "FAIL" if not ok else outcome_of(entry, test_dir)
-        messages = entry["messages"] if entry else []
+        # Criterion 2.4.1 lists a test's assertions newest first.
+        messages = list(reversed(entry["messages"])) if entry else []
         if not ok:
             messages = ["the program did not compile"]
         elif entry is None:
@@ -180,12 +182,13 @@ def grade_lab(lab, args, env, tmp):
         elif status == "ERROR":
             messages = ["grader error: the test itself %s (signal %d); please report it"
                         % (entry["status"], entry["signal"])] + messages
+        command, command_file = first_command(test_dir)
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": t.get("hint", ""),
             "points": t["points"], "score": t["points"] if status == "PASS" else 0,
             "status": status, "messages": messages,
             "diff": diff_of(test_dir) if status != "PASS" else "",
-            "command": first_command(test_dir), "transcript": test_dir})
+            "command": command, "command_file": command_file, "transcript": test_dir})
     return result
 
 
@@ -238,8 +241,11 @@ def print_report(results, args, style, out):
                 print("           hint: " + t["hint"], file=out)
             lab_dir = os.path.join(args.submission, r["lab"])
             if t["command"]:
+                command = t["command"]
+                if len(command) > 160:
+                    command = "sh " + os.path.relpath(t["command_file"], lab_dir)
                 print("           try:  cd %s && make && %s"
-                      % (relative(lab_dir), t["command"]), file=out)
+                      % (relative(lab_dir), command), file=out)
             print("           rerun: make grade LAB=%s TEST=%s%s   transcript: %s/"
                   % (r["lab"][:2], t["name"],
                      "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
@@ -273,6 +279,7 @@ def gradescope(results, elapsed):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make grade | head` ends quietly
     p = argparse.ArgumentParser(description="Grade System V message queue labs.")
     p.add_argument("--lab", help="one lab: 01 or 01-two-children (default: all)")
     p.add_argument("--submission", default=os.path.join(ROOT, "labs"),

@@ -130,23 +130,21 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return 0;
 }
 
-/* Shell-quote one word into out. */
-static void quote(char *out, size_t size, const char *word)
+/* Shell-quote one word, with a space before it. */
+static void quote(FILE *out, const char *word)
 {
-	size_t n = strlen(out);
 	bool plain = *word != '\0';
 	for (const char *c = word; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("-_./=:,+@", *c))
 			plain = false;
 	if (plain) {
-		snprintf(out + n, size - n, " %s", word);
+		fprintf(out, " %s", word);
 		return;
 	}
-	n += (size_t)snprintf(out + n, size - n, " '");
-	for (const char *c = word; *c && n + 6 < size; c++)
-		n += (size_t)(*c == '\'' ? snprintf(out + n, size - n, "'\\''")
-					  : snprintf(out + n, size - n, "%c", *c));
-	snprintf(out + n, size - n, "'");
+	fputs(" '", out);
+	for (const char *c = word; *c; c++)
+		fputs(*c == '\'' ? "'\\''" : (char[]){*c, '\0'}, out);
+	fputc('\'', out);
 }
 
 static long long field_ll(const char *line, const char *key, long long dflt, bool *found)
@@ -359,19 +357,29 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 	free(trace);
 
 	const char *base = strrchr(program, '/');
-	snprintf(r->command, sizeof r->command, "./%s", base ? base + 1 : program);
+	size_t size;
+	FILE *cmd = open_memstream(&r->command, &size);
+	if (!cmd)
+		cr_assert_fail("grader error: out of memory");
+	fprintf(cmd, "./%s", base ? base + 1 : program);
 	for (int i = 0; spec->args && spec->args[i]; i++)
-		quote(r->command, sizeof r->command, spec->args[i]);
-	size_t len = strlen(r->command);
+		quote(cmd, spec->args[i]);
 	if (spec->input)
-		snprintf(r->command + len, sizeof r->command - len, " < %s.stdin", label);
-	len = strlen(r->command);
-	snprintf(r->command + len, sizeof r->command - len, " | cat");
-	for (int i = 0; i < 4 && spec->sysctl[i]; i++) {
-		len = strlen(r->command);
-		snprintf(r->command + len, sizeof r->command - len, "   # with kernel.%s",
-			 spec->sysctl[i]);
-	}
+		fprintf(cmd, " < %s", in_path);
+	fputs(" | cat", cmd);
+	for (int i = 0; i < 4 && spec->sysctl[i]; i++)
+		fprintf(cmd, "   # with kernel.%s", spec->sysctl[i]);
+	if (fclose(cmd) != 0)
+		cr_assert_fail("grader error: out of memory");
+}
+
+const char *short_command(const struct run_result *r)
+{
+	static char brief[200];
+	if (strlen(r->command) <= 160)
+		return r->command;
+	snprintf(brief, sizeof brief, "%.100s ... (whole command in the transcript)", r->command);
+	return brief;
 }
 
 static double calibrated_timeout(const struct run_spec *spec)
@@ -427,10 +435,7 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 	sandbox(program, spec, timeout_ms, transcript_dir(), label, r);
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
-	size_t cl = strlen(r->command);
-	r->command[cl] = '\n';
-	keep_file(cmd_file, r->command, cl + 1);
-	r->command[cl] = '\0';
+	keep_file(cmd_file, r->command, strlen(r->command));
 	if (spec->allow_failure)
 		return;
 	if (r->timed_out) {
@@ -439,12 +444,12 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 		mark_outcome("TIMEOUT");
 		cr_assert_fail("TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
 			 "time, at least %.1f s). When time ran out:%s",
-			 r->command, timeout_ms / 1000, TIMEOUT_FACTOR, DEFAULT_FLOOR_MS / 1000.0,
+			 short_command(r), timeout_ms / 1000, TIMEOUT_FACTOR, DEFAULT_FLOOR_MS / 1000.0,
 			 r->nprocs ? procs : " no process was left?");
 	}
 	if (r->signaled) {
 		mark_outcome("CRASH");
-		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s", r->command, r->signal,
+		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s", short_command(r), r->signal,
 			 strsignal(r->signal),
 			 r->signal == SIGSEGV ? ": an invalid memory access; run it under gdb or "
 						"valgrind to find the line"
@@ -459,6 +464,7 @@ void run_free(struct run_result *r)
 	free(r->calls);
 	free(r->out);
 	free(r->err);
+	free(r->command);
 	memset(r, 0, sizeof *r);
 }
 
@@ -466,7 +472,8 @@ void expect_exit(const struct run_result *r, int status)
 {
 	if (r->exit_code != status) {
 		size_t first = strcspn(r->err, "\n");
-		cr_expect_fail("`%s` exited with status %d, expected %d%s%.*s", r->command, r->exit_code,
+		cr_expect_fail("`%s` exited with status %d, expected %d%s%.*s", short_command(r),
+			       r->exit_code,
 			status, first ? "; its stderr says: " : "", (int)(first > 300 ? 300 : first),
 			r->err);
 	}
@@ -577,12 +584,13 @@ void expect_stdout(const struct run_result *r, const char *expected)
 		}
 		while (a > actual && a[-1] != '\n' && e > expected && e[-1] != '\n')
 			a--, e--;
-		int al = (int)strcspn(a, "\n"), el = (int)strcspn(e, "\n");
+		static const char end[] = "the end of the output";
+		int al = *a ? (int)strcspn(a, "\n") : (int)sizeof end - 1;
+		int el = *e ? (int)strcspn(e, "\n") : (int)sizeof end - 1;
 		cr_expect_fail("stdout differs from the expected output at line %d: expected %s%.*s%s, got "
 			"%s%.*s%s (stdout normalised: queue ids shown as <id>)",
-			line, *e ? "\"" : "", el > 200 ? 200 : el, *e ? e : "the end of the output",
-			*e ? "\"" : "", *a ? "\"" : "", al > 200 ? 200 : al,
-			*a ? a : "the end of the output", *a ? "\"" : "");
+			line, *e ? "\"" : "", el > 200 ? 200 : el, *e ? e : end, *e ? "\"" : "",
+			*a ? "\"" : "", al > 200 ? 200 : al, *a ? a : end, *a ? "\"" : "");
 	}
 	free(actual);
 }

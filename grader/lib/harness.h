@@ -67,7 +67,7 @@ struct run_result {
 	int nqueues;
 	struct left_proc procs[MAX_LEFT];
 	int nprocs;
-	char command[1024]; /* how to run the same thing by hand */
+	char *command; /* how to run the same thing by hand */
 };
 
 struct run_spec {
@@ -82,6 +82,9 @@ struct run_spec {
 /* Run the program; unless spec->allow_failure, a timeout or crash ends the test (TIMEOUT/CRASH). */
 void run_student(const struct run_spec *spec, struct run_result *r);
 void run_free(struct run_result *r);
+
+/* The command, or a pointer to the transcript when it is too long to show. */
+const char *short_command(const struct run_result *r);
 
 /* The result's program exited normally with this status; else the test fails, saying why. */
 void expect_exit(const struct run_result *r, int status);

@@ -32,13 +32,14 @@
 
 #include "private_ipc.h"
 
-#define TEXT_MAX 1024
-#define DEFAULT_MSGMAX 8192
-#define DEFAULT_MSGMNB 16384
-#define DEFAULT_MSGMNI 32000
-#define CHILD_BROKEN 250
+#define TEXT_MAX	  1024
+#define DEFAULT_MSGMAX	  8192
+#define DEFAULT_MSGMNB	  16384
+#define DEFAULT_MSGMNI	  32000
+#define CHILD_BROKEN	  250
 #define CHILD_DEADLINE_MS 5000
-#define POLL_MS 5
+#define POLL_MS		  5
+#define ARRAY_SIZE(a)	  (sizeof(a) / sizeof((a)[0]))
 
 /* The inode number of the initial user namespace, fixed by the kernel (PROC_USER_INIT_INO). */
 #define INITIAL_USERNS_INO 0xEFFFFFFDUL
@@ -68,14 +69,14 @@ struct flex_msg {
 };
 
 /* The batch the selection tests send: kernel-facts.md's example. */
-static const long example_types[] = { 3, 1, 2, 1, 3, 2, 5 };
-#define EXAMPLE_N (sizeof(example_types) / sizeof(example_types[0]))
+static const long example_types[] = {3, 1, 2, 1, 3, 2, 5};
+#define EXAMPLE_N ARRAY_SIZE(example_types)
 
 /* ---- helpers that never call cr_* (children use them) ---- */
 
 static void sleep_ms(long ms)
 {
-	struct timespec left = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&left, &left) != 0 && errno == EINTR)
 		;
@@ -125,11 +126,20 @@ static int wait_blocked_in(pid_t pid, pid_t tid, long nr, int timeout_ms)
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
 	for (int waited = 0; waited <= timeout_ms; waited += POLL_MS) {
-		char text[256];
-		ssize_t got;
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-		if (fd < 0) {
+		if (fd >= 0) {
+			char text[256];
+			ssize_t got = read(fd, text, sizeof(text) - 1);
+
+			if (close(fd) != 0 || got < 0)
+				return -1;
+			text[got] = '\0';
+			/* "running" while on the CPU, "-1 ..." outside a syscall */
+			if (text[0] >= '0' && text[0] <= '9' &&
+			    (nr < 0 || strtol(text, NULL, 10) == nr))
+				return 0;
+		} else {
 			char state = 0;
 			FILE *f;
 
@@ -145,14 +155,6 @@ static int wait_blocked_in(pid_t pid, pid_t tid, long nr, int timeout_ms)
 				sleep_ms(100);
 				return 0;
 			}
-		} else {
-			got = read(fd, text, sizeof(text) - 1);
-			if (close(fd) != 0 || got < 0)
-				return -1;
-			text[got] = '\0';
-			/* "running" while on the CPU, "-1 ..." outside a syscall */
-			if (text[0] >= '0' && text[0] <= '9' && (nr < 0 || strtol(text, NULL, 10) == nr))
-				return 0;
 		}
 		sleep_ms(POLL_MS);
 	}
@@ -193,7 +195,7 @@ static long read_limit(const char *path)
 /* Send size bytes of a recognisable pattern without blocking. */
 static void send_text(int id, long type, size_t size)
 {
-	struct text_msg m = { .mtype = type };
+	struct text_msg m = {.mtype = type};
 
 	cr_assert(size <= sizeof(m.mtext), "message of %zu bytes too large for the helper", size);
 	for (size_t i = 0; i < size; i++)
@@ -205,7 +207,7 @@ static void send_text(int id, long type, size_t size)
 static void send_batch(int id, const long *types, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct index_msg m = { .mtype = types[i], .index = (int)i };
+		struct index_msg m = {.mtype = types[i], .index = (int)i};
 
 		cr_assert(msgsnd(id, &m, sizeof(m.index), IPC_NOWAIT) == 0, "msgsnd #%zu: %s", i,
 			  strerror(errno));
@@ -222,10 +224,12 @@ static size_t drain(int id, long msgtyp, int flags, int *order, size_t max)
 		ssize_t r = msgrcv(id, &m, sizeof(m.index), msgtyp, flags | IPC_NOWAIT);
 
 		if (r < 0) {
-			cr_assert(errno == ENOMSG, "msgrcv(msgtyp %ld): %s", msgtyp, strerror(errno));
+			cr_assert(errno == ENOMSG, "msgrcv(msgtyp %ld): %s", msgtyp,
+				  strerror(errno));
 			return got;
 		}
-		cr_assert(got < max, "msgrcv(msgtyp %ld) returned more than %zu messages", msgtyp, max);
+		cr_assert(got < max, "msgrcv(msgtyp %ld) returned more than %zu messages", msgtyp,
+			  max);
 		order[got++] = m.index;
 	}
 }
@@ -234,8 +238,8 @@ static void assert_order(const int *got, size_t n, const int *want, size_t want_
 {
 	cr_assert(n == want_n, "%s: received %zu messages, expected %zu", what, n, want_n);
 	for (size_t i = 0; i < n; i++)
-		cr_assert(got[i] == want[i], "%s: message %zu is #%d (type %ld), expected #%d", what,
-			  i, got[i], example_types[got[i]], want[i]);
+		cr_assert(got[i] == want[i], "%s: message %zu is #%d (type %ld), expected #%d",
+			  what, i, got[i], example_types[got[i]], want[i]);
 }
 
 /*
@@ -265,8 +269,8 @@ static int child_exit_code(pid_t pid)
 		if (r == pid) {
 			cr_assert(WIFEXITED(status), "child %d died of signal %d", (int)pid,
 				  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-			cr_assert(WEXITSTATUS(status) != CHILD_BROKEN, "child %d: its set-up failed",
-				  (int)pid);
+			cr_assert(WEXITSTATUS(status) != CHILD_BROKEN,
+				  "child %d: its set-up failed", (int)pid);
 			return WEXITSTATUS(status);
 		}
 		sleep_ms(POLL_MS);
@@ -380,24 +384,28 @@ Test(facts, msgrcv_returns_bytes, .init = private_ipc_init, .timeout = 10)
 /* With msgtyp 0, messages come out in the order they were sent, whatever their types. */
 Test(facts, fifo_with_msgtyp_zero, .init = private_ipc_init, .timeout = 10)
 {
-	static const int want[] = { 0, 1, 2, 3, 4, 5, 6 };
+	static const int want[] = {0, 1, 2, 3, 4, 5, 6};
 	int got[EXAMPLE_N];
 	int id = new_queue();
+	size_t n;
 
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, 0, 0, got, EXAMPLE_N), want, 7, "msgtyp 0");
+	n = drain(id, 0, 0, got, EXAMPLE_N);
+	assert_order(got, n, want, ARRAY_SIZE(want), "msgtyp 0");
 	remove_queue(id);
 }
 
 /* msgtyp > 0 receives only that type, first in first out within it; the rest stays. */
 Test(facts, msgtyp_positive_selects_type, .init = private_ipc_init, .timeout = 10)
 {
-	static const int want[] = { 2, 5 };
+	static const int want[] = {2, 5};
 	int got[EXAMPLE_N];
 	int id = new_queue();
+	size_t n;
 
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, 2, 0, got, EXAMPLE_N), want, 2, "msgtyp 2");
+	n = drain(id, 2, 0, got, EXAMPLE_N);
+	assert_order(got, n, want, ARRAY_SIZE(want), "msgtyp 2");
 	cr_assert(queue_stat(id).msg_qnum == 5, "the other five messages must stay queued");
 	remove_queue(id);
 }
@@ -405,18 +413,21 @@ Test(facts, msgtyp_positive_selects_type, .init = private_ipc_init, .timeout = 1
 /* msgtyp < 0 receives the lowest type not above |msgtyp| first, FIFO within a type. */
 Test(facts, msgtyp_negative_lowest_first, .init = private_ipc_init, .timeout = 10)
 {
-	static const int want2[] = { 1, 3, 2, 5 };	 /* types 1 1 2 2 */
-	static const int want3[] = { 1, 3, 2, 5, 0, 4 }; /* types 1 1 2 2 3 3 */
+	static const int want2[] = {1, 3, 2, 5};       /* types 1 1 2 2 */
+	static const int want3[] = {1, 3, 2, 5, 0, 4}; /* types 1 1 2 2 3 3 */
 	int got[EXAMPLE_N];
 	int id = new_queue();
+	size_t n;
 
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, -2, 0, got, EXAMPLE_N), want2, 4, "msgtyp -2");
+	n = drain(id, -2, 0, got, EXAMPLE_N);
+	assert_order(got, n, want2, ARRAY_SIZE(want2), "msgtyp -2");
 	remove_queue(id);
 
 	id = new_queue();
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, -3, 0, got, EXAMPLE_N), want3, 6, "msgtyp -3");
+	n = drain(id, -3, 0, got, EXAMPLE_N);
+	assert_order(got, n, want3, ARRAY_SIZE(want3), "msgtyp -3");
 	cr_assert(queue_stat(id).msg_qnum == 1, "the type 5 message must stay queued");
 	remove_queue(id);
 }
@@ -424,32 +435,33 @@ Test(facts, msgtyp_negative_lowest_first, .init = private_ipc_init, .timeout = 1
 /* MSG_EXCEPT with msgtyp > 0 receives every other type, FIFO; with msgtyp <= 0 it is ignored. */
 Test(facts, msg_except_skips_type, .init = private_ipc_init, .timeout = 10)
 {
-	static const int want_except2[] = { 0, 1, 3, 4, 6 };
-	static const int want_fifo[] = { 0, 1, 2, 3, 4, 5, 6 };
-	static const int want_lowest[] = { 1, 3, 2, 5 };
+	static const int want_except2[] = {0, 1, 3, 4, 6};
+	static const int want_fifo[] = {0, 1, 2, 3, 4, 5, 6};
+	static const int want_lowest[] = {1, 3, 2, 5};
 	int got[EXAMPLE_N];
 	int id = new_queue();
+	size_t n;
 
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, 2, MSG_EXCEPT, got, EXAMPLE_N), want_except2, 5,
-		     "msgtyp 2 with MSG_EXCEPT");
+	n = drain(id, 2, MSG_EXCEPT, got, EXAMPLE_N);
+	assert_order(got, n, want_except2, ARRAY_SIZE(want_except2), "msgtyp 2 with MSG_EXCEPT");
 	cr_assert(queue_stat(id).msg_qnum == 2, "both type 2 messages must stay queued");
 	remove_queue(id);
 
 	id = new_queue();
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, 0, MSG_EXCEPT, got, EXAMPLE_N), want_fifo, 7,
-		     "msgtyp 0 with MSG_EXCEPT");
+	n = drain(id, 0, MSG_EXCEPT, got, EXAMPLE_N);
+	assert_order(got, n, want_fifo, ARRAY_SIZE(want_fifo), "msgtyp 0 with MSG_EXCEPT");
 	remove_queue(id);
 
 	id = new_queue();
 	send_batch(id, example_types, EXAMPLE_N);
-	assert_order(got, drain(id, -2, MSG_EXCEPT, got, EXAMPLE_N), want_lowest, 4,
-		     "msgtyp -2 with MSG_EXCEPT");
+	n = drain(id, -2, MSG_EXCEPT, got, EXAMPLE_N);
+	assert_order(got, n, want_lowest, ARRAY_SIZE(want_lowest), "msgtyp -2 with MSG_EXCEPT");
 	remove_queue(id);
 }
 
-/* MSG_COPY | IPC_NOWAIT with msgtyp N copies the message at position N and leaves the queue as it was. */
+/* MSG_COPY | IPC_NOWAIT with msgtyp N copies the message at position N; the queue is unchanged. */
 Test(facts, msg_copy_peeks_by_position, .init = private_ipc_init, .timeout = 10)
 {
 	struct index_msg m;
@@ -496,7 +508,7 @@ Test(facts, nowait_empty_gives_enomsg, .init = private_ipc_init, .timeout = 10)
 /* A full queue makes msgsnd with IPC_NOWAIT fail with EAGAIN: 16 x 1000 B fit in 16384, not 17. */
 Test(facts, nowait_full_gives_eagain, .init = private_ipc_init, .timeout = 10)
 {
-	struct text_msg m = { .mtype = 1 };
+	struct text_msg m = {.mtype = 1};
 	struct msqid_ds ds;
 	int id = new_queue();
 
@@ -511,10 +523,10 @@ Test(facts, nowait_full_gives_eagain, .init = private_ipc_init, .timeout = 10)
 	remove_queue(id);
 }
 
-/* msg_qbytes also caps the number of messages: with qbytes 5, five empty messages fit, a sixth does not. */
+/* msg_qbytes also caps the message count: with qbytes 5, five empty messages fit, a sixth not. */
 Test(facts, message_count_limited_by_qbytes, .init = private_ipc_init, .timeout = 10)
 {
-	struct text_msg m = { .mtype = 1 };
+	struct text_msg m = {.mtype = 1};
 	int id = new_queue();
 	struct msqid_ds ds = queue_stat(id);
 
@@ -581,6 +593,7 @@ Test(facts, msgsnd_above_msgmax_einval, .init = private_ipc_init, .timeout = 10)
 	m = calloc(1, sizeof(*m) + (size_t)msgmax + 1);
 	cr_assert(m != NULL, "out of memory");
 	m->mtype = 1;
+	memset(m->mtext, 'x', (size_t)msgmax + 1);
 	cr_assert(msgsnd(id, m, (size_t)msgmax, IPC_NOWAIT) == 0, "msgsnd of %ld bytes: %s", msgmax,
 		  strerror(errno));
 	cr_assert(msgsnd(id, m, (size_t)msgmax + 1, IPC_NOWAIT) != 0 && errno == EINVAL,
@@ -594,7 +607,7 @@ Test(facts, msgsnd_above_msgmax_einval, .init = private_ipc_init, .timeout = 10)
 /* mtype must be positive: 0 or negative gives EINVAL. */
 Test(facts, mtype_zero_or_negative_einval, .init = private_ipc_init, .timeout = 10)
 {
-	struct text_msg m = { .mtype = 0 };
+	struct text_msg m = {.mtype = 0};
 	int id = new_queue();
 
 	cr_assert(msgsnd(id, &m, 1, IPC_NOWAIT) != 0 && errno == EINVAL, "mtype 0: %s",
@@ -609,12 +622,12 @@ Test(facts, mtype_zero_or_negative_einval, .init = private_ipc_init, .timeout = 
 /* A msqid of -1, or one that never existed, gives EINVAL from every call. */
 Test(facts, bad_msqid_einval, .init = private_ipc_init, .timeout = 10)
 {
-	struct text_msg m = { .mtype = 1 };
+	struct text_msg m = {.mtype = 1};
 	struct msqid_ds ds;
 	int id = new_queue();
-	const int bad[] = { -1, id + 1, id + 32768 };
+	const int bad[] = {-1, id + 1, id + 32768};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		cr_assert(msgsnd(bad[i], &m, 1, IPC_NOWAIT) != 0 && errno == EINVAL,
 			  "msgsnd to %d: %s", bad[i], errno_name(errno));
 		cr_assert(msgrcv(bad[i], &m, sizeof(m.mtext), 0, IPC_NOWAIT) < 0 && errno == EINVAL,
@@ -628,7 +641,7 @@ Test(facts, bad_msqid_einval, .init = private_ipc_init, .timeout = 10)
 /* Every call on an id that was removed gives EINVAL. */
 Test(facts, removed_queue_gives_einval, .init = private_ipc_init, .timeout = 10)
 {
-	struct text_msg m = { .mtype = 1 };
+	struct text_msg m = {.mtype = 1};
 	struct msqid_ds ds;
 	int id = new_queue();
 
@@ -677,7 +690,7 @@ Test(facts, blocked_sender_gets_eidrm_on_removal, .init = private_ipc_init, .tim
 		send_text(id, 1, 1000);
 	pid = fork_child();
 	if (pid == 0) {
-		struct text_msg m = { .mtype = 1 };
+		struct text_msg m = {.mtype = 1};
 
 		_exit(msgsnd(id, &m, 1000, 0) != 0 ? errno : 0);
 	}
@@ -714,7 +727,7 @@ Test(facts, signal_interrupts_with_eintr_despite_sa_restart, .init = private_ipc
 /* The same for a msgsnd blocked on a full queue: EINTR despite SA_RESTART. */
 Test(facts, signal_interrupts_blocked_msgsnd_with_eintr, .init = private_ipc_init, .timeout = 10)
 {
-	struct text_msg m = { .mtype = 1 };
+	struct text_msg m = {.mtype = 1};
 	pid_t self = getpid(), tid = gettid();
 	int id = new_queue();
 	pid_t pid;
@@ -829,7 +842,7 @@ Test(facts, ipc_stat_after_creation, .init = private_ipc_init, .timeout = 10)
 	cr_assert(ds.msg_lspid == 0 && ds.msg_lrpid == 0, "lspid %d lrpid %d", (int)ds.msg_lspid,
 		  (int)ds.msg_lrpid);
 	cr_assert(ds.msg_perm.uid == geteuid() && ds.msg_perm.cuid == geteuid() &&
-			  ds.msg_perm.gid == getegid() && ds.msg_perm.cgid == getegid(),
+		      ds.msg_perm.gid == getegid() && ds.msg_perm.cgid == getegid(),
 		  "owner and creator must be the caller");
 	cr_assert((ds.msg_perm.mode & 0777) == 0600, "mode %o", ds.msg_perm.mode & 0777);
 	remove_queue(id);
@@ -851,7 +864,7 @@ Test(facts, ipc_stat_tracks_lspid_lrpid, .init = private_ipc_init, .timeout = 10
 	wait_past_second(created.msg_ctime);
 	sender = fork_child();
 	if (sender == 0) {
-		struct text_msg out = { .mtype = 1 };
+		struct text_msg out = {.mtype = 1};
 
 		if (msgsnd(id, &out, 1, IPC_NOWAIT) != 0 || msgsnd(id, &out, 1, IPC_NOWAIT) != 0)
 			_exit(errno);
@@ -898,7 +911,8 @@ Test(facts, ipc_set_qbytes_above_msgmnb_needs_cap_sys_resource, .init = private_
 	if (has_cap && initial) {
 		cr_assert(rc == 0, "IPC_SET qbytes MSGMNB + 1 with CAP_SYS_RESOURCE: %s",
 			  strerror(errno));
-		cr_assert(queue_stat(id).msg_qbytes == (unsigned long)msgmnb + 1, "qbytes unchanged");
+		cr_assert(queue_stat(id).msg_qbytes == (unsigned long)msgmnb + 1,
+			  "qbytes unchanged");
 	} else {
 		cr_assert(rc != 0 && errno == EPERM,
 			  "IPC_SET qbytes MSGMNB + 1 without CAP_SYS_RESOURCE in the initial user "
@@ -961,10 +975,13 @@ Test(facts, msg_info_counts_queues_messages_bytes, .init = private_ipc_init, .ti
 
 /* ---- keys, /proc and namespaces ---- */
 
-/* ftok(path, proj) = (proj & 0xff) << 24 | (st_dev & 0xff) << 16 | (st_ino & 0xffff); ENOENT if path is missing. */
+/*
+ * ftok(path, proj) = (proj & 0xff) << 24 | (st_dev & 0xff) << 16 | (st_ino & 0xffff),
+ * and ENOENT for a missing path.
+ */
 Test(facts, ftok_formula, .init = private_ipc_init, .timeout = 10)
 {
-	static const int projs[] = { 1, 'A', 0x80, 0xff, 0x1ff };
+	static const int projs[] = {1, 'A', 0x80, 0xff, 0x1ff};
 	char path[] = "/tmp/facts-ftok-XXXXXX";
 	struct stat st;
 	int fd = mkstemp(path);
@@ -972,7 +989,7 @@ Test(facts, ftok_formula, .init = private_ipc_init, .timeout = 10)
 	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
 	cr_assert(close(fd) == 0, "close: %s", strerror(errno));
 	cr_assert(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
-	for (size_t i = 0; i < sizeof(projs) / sizeof(projs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(projs); i++) {
 		uint32_t want = ((uint32_t)projs[i] & 0xff) << 24 |
 				((uint32_t)st.st_dev & 0xff) << 16 | ((uint32_t)st.st_ino & 0xffff);
 		key_t got = ftok(path, projs[i]);
@@ -985,7 +1002,10 @@ Test(facts, ftok_formula, .init = private_ipc_init, .timeout = 10)
 		  errno_name(errno));
 }
 
-/* /proc/sysvipc/msg lists the reader's namespace's queues: key as signed decimal, mode in octal, counters. */
+/*
+ * /proc/sysvipc/msg lists the queues of the reader's IPC namespace, one line each:
+ * key in signed decimal, mode in octal, byte and message counts, pids, ids, times.
+ */
 Test(facts, proc_sysvipc_msg_format, .init = private_ipc_init, .timeout = 10)
 {
 	const key_t key = (key_t)0x80000001u;
@@ -1017,7 +1037,7 @@ Test(facts, proc_sysvipc_msg_format, .init = private_ipc_init, .timeout = 10)
 			  "perms %o cbytes %lu qnum %lu", perms, cbytes, qnum);
 		cr_assert(lspid == getpid() && lrpid == 0, "lspid %d lrpid %d", lspid, lrpid);
 		cr_assert(uid == geteuid() && cuid == geteuid() && gid == getegid() &&
-				  cgid == getegid(),
+			      cgid == getegid(),
 			  "uid %u gid %u cuid %u cgid %u", uid, gid, cuid, cgid);
 		cr_assert(stime > 0 && rtime == 0 && ctime > 0, "stime %lld rtime %lld ctime %lld",
 			  stime, rtime, ctime);
@@ -1055,7 +1075,7 @@ Test(facts, namespace_queues_private, .init = private_ipc_init, .timeout = 10)
 	cr_assert(id == 0, "the first queue of the test's namespace should be 0, got %d", id);
 	pid = fork_child();
 	if (pid == 0) {
-		struct text_msg m = { .mtype = 9 };
+		struct text_msg m = {.mtype = 9};
 		char why[256], line[512];
 		int lines = 0, own;
 		FILE *f;

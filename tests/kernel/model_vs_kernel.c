@@ -22,11 +22,12 @@
 #include "model.h"
 #include "private_ipc.h"
 
-#define BATCHES 200
-#define MAX_MESSAGES 40
-#define MAX_TYPE 6
-#define MAX_MSGTYP 7
-#define DEFAULT_SEED 20261122UL
+#define BATCHES	      200
+#define MAX_MESSAGES  40
+#define MAX_TYPE      6
+#define MAX_MSGTYP    7
+#define DEFAULT_SEED  20261122UL
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Each message carries its index in the batch, so the order received can be compared. */
 struct indexed_msg {
@@ -100,7 +101,8 @@ static void check_batch(const long *types, size_t n, long msgtyp, int except, co
 {
 	size_t kernel[MAX_MESSAGES], model[MAX_MESSAGES];
 	size_t got = 0, expected;
-	char types_text[MAX_MESSAGES * 24], kernel_text[MAX_MESSAGES * 4], model_text[MAX_MESSAGES * 4];
+	char types_text[MAX_MESSAGES * 24], kernel_text[MAX_MESSAGES * 4],
+	    model_text[MAX_MESSAGES * 4];
 	int flags = IPC_NOWAIT | (except ? MSG_EXCEPT : 0);
 	int id;
 
@@ -108,7 +110,7 @@ static void check_batch(const long *types, size_t n, long msgtyp, int except, co
 	id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 	cr_assert(id >= 0, "%s: msgget: %s", context, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
-		struct indexed_msg m = { .mtype = types[i], .index = (unsigned int)i };
+		struct indexed_msg m = {.mtype = types[i], .index = (unsigned int)i};
 
 		cr_assert(msgsnd(id, &m, sizeof(m.index), IPC_NOWAIT) == 0, "%s: msgsnd #%zu: %s",
 			  context, i, strerror(errno));
@@ -140,26 +142,26 @@ static void check_batch(const long *types, size_t n, long msgtyp, int except, co
 /* The model reproduces the worked examples of the handout (kernel-facts.md). */
 Test(model, handout_examples, .init = private_ipc_init, .timeout = 10)
 {
-	static const long types[] = { 3, 1, 2, 1, 3, 2, 5 };
+	static const long types[] = {3, 1, 2, 1, 3, 2, 5};
 	static const struct {
 		long msgtyp;
 		int except;
 		size_t count;
 		size_t order[7];
 	} cases[] = {
-		{ 0, 0, 7, { 0, 1, 2, 3, 4, 5, 6 } },
-		{ 0, 1, 7, { 0, 1, 2, 3, 4, 5, 6 } },
-		{ 2, 0, 2, { 2, 5 } },
-		{ 2, 1, 5, { 0, 1, 3, 4, 6 } },
-		{ 4, 0, 0, { 0 } },
-		{ -2, 0, 4, { 1, 3, 2, 5 } },
-		{ -3, 0, 6, { 1, 3, 2, 5, 0, 4 } },
-		{ -3, 1, 6, { 1, 3, 2, 5, 0, 4 } },
-		{ -5, 0, 7, { 1, 3, 2, 5, 0, 4, 6 } },
+	    {0, 0, 7, {0, 1, 2, 3, 4, 5, 6}},
+	    {0, 1, 7, {0, 1, 2, 3, 4, 5, 6}},
+	    {2, 0, 2, {2, 5}},
+	    {2, 1, 5, {0, 1, 3, 4, 6}},
+	    {4, 0, 0, {0}},
+	    {-2, 0, 4, {1, 3, 2, 5}},
+	    {-3, 0, 6, {1, 3, 2, 5, 0, 4}},
+	    {-3, 1, 6, {1, 3, 2, 5, 0, 4}},
+	    {-5, 0, 7, {1, 3, 2, 5, 0, 4, 6}},
 	};
-	size_t n = sizeof(types) / sizeof(types[0]);
+	size_t n = ARRAY_SIZE(types);
 
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		size_t order[7];
 		size_t got = model_receive_order(types, n, cases[c].msgtyp, cases[c].except, order);
 
@@ -196,11 +198,11 @@ Test(model, matches_kernel_random, .init = private_ipc_init, .timeout = 10)
 /* The extremes of msgtyp, including LONG_MIN whose negation overflows, follow the model too. */
 Test(model, matches_kernel_extreme_msgtyp, .init = private_ipc_init, .timeout = 10)
 {
-	static const long types[] = { LONG_MAX, 1, LONG_MAX - 1, 1, LONG_MAX, 2 };
-	static const long msgtyps[] = { LONG_MIN, -LONG_MAX, -(LONG_MAX - 1), LONG_MAX, 1, -1 };
-	size_t n = sizeof(types) / sizeof(types[0]);
+	static const long types[] = {LONG_MAX, 1, LONG_MAX - 1, 1, LONG_MAX, 2};
+	static const long msgtyps[] = {LONG_MIN, -LONG_MAX, -(LONG_MAX - 1), LONG_MAX, 1, -1};
+	size_t n = ARRAY_SIZE(types);
 
-	for (size_t i = 0; i < sizeof(msgtyps) / sizeof(msgtyps[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(msgtyps); i++) {
 		for (int except = 0; except <= 1; except++) {
 			char context[64];
 
