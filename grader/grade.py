@@ -28,6 +28,35 @@ class GraderError(Exception):
     """Something wrong with the grader or its set-up, never the student's fault."""
 
 
+class Session:
+    """A grading session: a temporary folder the sandboxed program can reach (it runs as
+    another user, so every directory up to it must be 0755) and the environment the Criterion
+    tests read (see grader/lib/harness.h). Also finds out once whether namespaces work here."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def __enter__(self):
+        self.tmp = tempfile.mkdtemp(prefix="msglab-", dir=os.environ.get("MSGLAB_TMPDIR", "/tmp"))
+        os.chmod(self.tmp, 0o755)
+        shutil.copy(os.path.join(self.build, "lib", "libmsgtrace.so"), self.tmp)
+        run = os.path.join(self.build, "bin", "msglab-run")
+        self.env = dict(os.environ, MSGLAB_BUILD=self.build, MSGLAB_RUN=run,
+                        MSGLAB_TRACELIB=os.path.join(self.tmp, "libmsgtrace.so"),
+                        MSGLAB_TMP=self.tmp)
+        probe = subprocess.run([run, "-t", "5000", "--", "true"], capture_output=True, text=True,
+                               cwd=self.tmp, env=self.env)
+        report = dict(line.split(" ", 1) for line in probe.stderr.splitlines() if " " in line)
+        if "mode" not in report:
+            raise GraderError("the sandbox does not work here:\n%s" % probe.stderr.strip())
+        self.env["MSGLAB_MODE"] = report["mode"]
+        self.fallback_reason = report.get("fallback_reason", "")
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def find_labs(selected):
     labs = sorted(d for d in os.listdir(os.path.join(ROOT, "grader"))
                   if os.path.isfile(os.path.join(ROOT, "grader", d, "rubric.json")))
@@ -102,7 +131,7 @@ def outcome_of(entry, test_dir):
     if os.path.exists(marker):
         with open(marker) as f:
             return f.read().strip() or "FAIL"
-    return {"passed": "PASS", "failed": "FAIL"}.get(entry["status"], "ERROR")
+    return {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(entry["status"], "ERROR")
 
 
 def diff_of(test_dir):
@@ -185,7 +214,9 @@ def grade_lab(lab, args, env, tmp):
         command, command_file = first_command(test_dir)
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": t.get("hint", ""),
-            "points": t["points"], "score": t["points"] if status == "PASS" else 0,
+            # A test that cannot run here (SKIP) counts for nothing either way.
+            "points": 0 if status == "SKIP" else t["points"],
+            "score": t["points"] if status == "PASS" else 0,
             "status": status, "messages": messages,
             "diff": diff_of(test_dir) if status != "PASS" else "",
             "command": command, "command_file": command_file, "transcript": test_dir})
@@ -200,7 +231,8 @@ class Style:
         return "\033[%sm%s\033[0m" % (code, text) if self.enabled else text
 
 
-STATUS_COLOURS = {"PASS": "32", "FAIL": "31", "TIMEOUT": "33", "CRASH": "35", "ERROR": "41;97"}
+STATUS_COLOURS = {"PASS": "32", "FAIL": "31", "TIMEOUT": "33", "CRASH": "35", "SKIP": "36",
+                  "ERROR": "41;97"}
 
 
 def relative(path):
@@ -230,6 +262,10 @@ def print_report(results, args, style, out):
             print("  %s %2d/%-2d  %-*s  %s" % (status, t["score"], t["points"], width,
                                                 t["name"], t["title"]), file=out)
             if t["status"] == "PASS" or r["build_error"]:
+                continue
+            if t["status"] == "SKIP":
+                print("           skipped: it needs a private IPC namespace, which this machine "
+                      "does not give (fallback mode)", file=out)
                 continue
             for m in t["messages"][:3]:
                 print("           " + m.replace("\n", "\n           "), file=out)
@@ -302,20 +338,17 @@ def main():
         labs = find_labs(args.lab)
         if not os.path.isdir(args.submission):
             raise GraderError("no submission folder %s" % args.submission)
-        # The sandboxed program runs as another user: everything it needs must be reachable.
-        tmp = tempfile.mkdtemp(prefix="msglab-", dir=os.environ.get("MSGLAB_TMPDIR", "/tmp"))
-        try:
-            os.chmod(tmp, 0o755)
-            shutil.copy(os.path.join(args.build, "lib", "libmsgtrace.so"), tmp)
-            env = dict(os.environ, MSGLAB_BUILD=args.build,
-                       MSGLAB_RUN=os.path.join(args.build, "bin", "msglab-run"),
-                       MSGLAB_TRACELIB=os.path.join(tmp, "libmsgtrace.so"), MSGLAB_TMP=tmp)
+        with Session(args.build) as session:
+            env = session.env
             if args.seed:
                 env["MSGLAB_SEED"] = args.seed
+            if env["MSGLAB_MODE"] == "fallback":
+                print(style("FALLBACK MODE: %s. Tests that need a private IPC namespace are "
+                            "skipped; leaks are found from the call trace; do not grade in "
+                            "parallel." % session.fallback_reason, "33"), file=sys.stderr)
             with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                results = list(pool.map(lambda lab: grade_lab(lab, args, env, tmp), labs))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                results = list(pool.map(lambda lab: grade_lab(lab, args, env, session.tmp),
+                                        labs))
     except GraderError as e:
         print("grader error: %s" % e, file=sys.stderr)
         return 2

@@ -37,6 +37,7 @@
 #define DEFAULT_MSGMNB	  16384
 #define DEFAULT_MSGMNI	  32000
 #define CHILD_BROKEN	  250
+#define CHILD_NO_CAP	  251
 #define CHILD_DEADLINE_MS 5000
 #define POLL_MS		  5
 #define ARRAY_SIZE(a)	  (sizeof(a) / sizeof((a)[0]))
@@ -97,7 +98,7 @@ static int read_long_file(const char *path, long *value)
 	if (got < 0) {
 		int saved = errno;
 
-		close(fd);
+		(void)close(fd); /* already failing; the first error is the one to report */
 		errno = saved;
 		return -1;
 	}
@@ -122,11 +123,13 @@ static int read_long_file(const char *path, long *value)
  */
 static int wait_blocked_in(pid_t pid, pid_t tid, long nr, int timeout_ms)
 {
-	char path[64];
+	char syscall_path[64], stat_path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	snprintf(syscall_path, sizeof(syscall_path), "/proc/%d/task/%d/syscall", (int)pid,
+		 (int)tid);
+	snprintf(stat_path, sizeof(stat_path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	for (int waited = 0; waited <= timeout_ms; waited += POLL_MS) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open(syscall_path, O_RDONLY | O_CLOEXEC);
 
 		if (fd >= 0) {
 			char text[256];
@@ -143,8 +146,7 @@ static int wait_blocked_in(pid_t pid, pid_t tid, long nr, int timeout_ms)
 			char state = 0;
 			FILE *f;
 
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-			f = fopen(path, "re");
+			f = fopen(stat_path, "re");
 			if (f == NULL)
 				return -1;
 			if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
@@ -159,6 +161,23 @@ static int wait_blocked_in(pid_t pid, pid_t tid, long nr, int timeout_ms)
 		sleep_ms(POLL_MS);
 	}
 	return -1;
+}
+
+/* Whether the effective capability set holds cap: 1 or 0, or -1 if /proc/self/status fails. */
+static int effective_cap(int cap)
+{
+	unsigned long long mask = 0;
+	char line[256];
+	int found = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (f == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "CapEff: %llx", &mask) == 1;
+	if (fclose(f) != 0 || !found)
+		return -1;
+	return (int)((mask >> cap) & 1);
 }
 
 /* ---- helpers for the test process ---- */
@@ -286,24 +305,12 @@ static const char *errno_name(int e)
 	return e == 0 ? "success" : strerror(e);
 }
 
-/* Whether the effective capability set of this process holds cap (from /proc/self/status). */
 static int has_effective_cap(int cap)
 {
-	unsigned long long mask = 0;
-	char line[256];
-	int found = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	int has = effective_cap(cap);
 
-	cr_assert(f != NULL, "open /proc/self/status: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "CapEff: %llx", &mask) == 1) {
-			found = 1;
-			break;
-		}
-	}
-	cr_assert(fclose(f) == 0, "close /proc/self/status: %s", strerror(errno));
-	cr_assert(found, "no CapEff line in /proc/self/status");
-	return (mask >> cap) & 1;
+	cr_assert(has >= 0, "cannot read CapEff from /proc/self/status");
+	return has;
 }
 
 static int in_initial_userns(void)
@@ -349,15 +356,22 @@ static void install_restarting_handler(int sig)
 }
 
 /*
- * Child that signals thread tid of process pid once it sleeps in system call
- * nr. It signals even if it could not see that, so that the parent never
- * stays blocked; its exit code tells which happened.
+ * Child: signal thread tid of process pid once it sleeps in system call nr,
+ * then, after a pause, unblock that call the ordinary way (send a message to
+ * queue id, or receive one from it), so that a call the kernel restarted
+ * would end in success instead of hanging the test. It signals even if it
+ * never saw the call block; its exit code says which happened.
  */
-static void signal_when_blocked(pid_t pid, pid_t tid, long nr, int sig)
+static void signal_when_blocked(pid_t pid, pid_t tid, long nr, int id, int unblock_by_sending)
 {
 	int seen = wait_blocked_in(pid, tid, nr, CHILD_DEADLINE_MS / 2) == 0;
+	struct text_msg m = {.mtype = 1};
 
-	if (tgkill(pid, tid, sig) != 0)
+	if (tgkill(pid, tid, SIGUSR1) != 0)
+		_exit(CHILD_BROKEN);
+	sleep_ms(200);
+	if (unblock_by_sending ? msgsnd(id, &m, 1, IPC_NOWAIT) != 0
+			       : msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT) < 0)
 		_exit(CHILD_BROKEN);
 	_exit(seen ? 0 : CHILD_BROKEN);
 }
@@ -715,7 +729,7 @@ Test(facts, signal_interrupts_with_eintr_despite_sa_restart, .init = private_ipc
 	install_restarting_handler(SIGUSR1);
 	pid = fork_child();
 	if (pid == 0)
-		signal_when_blocked(self, tid, NR_MSGRCV, SIGUSR1);
+		signal_when_blocked(self, tid, NR_MSGRCV, id, 1);
 	r = msgrcv(id, &m, sizeof(m.mtext), 0, 0);
 	cr_assert(r < 0 && errno == EINTR, "the interrupted msgrcv: %s",
 		  r < 0 ? strerror(errno) : "succeeded");
@@ -737,7 +751,7 @@ Test(facts, signal_interrupts_blocked_msgsnd_with_eintr, .init = private_ipc_ini
 	install_restarting_handler(SIGUSR1);
 	pid = fork_child();
 	if (pid == 0)
-		signal_when_blocked(self, tid, NR_MSGSND, SIGUSR1);
+		signal_when_blocked(self, tid, NR_MSGSND, id, 0);
 	cr_assert(msgsnd(id, &m, 1000, 0) != 0 && errno == EINTR, "the interrupted msgsnd: %s",
 		  errno_name(errno));
 	cr_assert(signal_seen, "the handler did not run");
@@ -940,6 +954,8 @@ Test(facts, qbytes_cap_must_be_in_initial_userns, .init = private_ipc_init, .tim
 		if (private_ipc_unshare(1, why, sizeof(why)) != 0 ||
 		    read_long_file("/proc/sys/kernel/msgmnb", &msgmnb) != 0)
 			_exit(CHILD_BROKEN);
+		if (effective_cap(CAP_SYS_RESOURCE) != 1)
+			_exit(CHILD_NO_CAP);
 		id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 		if (id < 0 || msgctl(id, IPC_STAT, &ds) != 0)
 			_exit(CHILD_BROKEN);
@@ -947,6 +963,7 @@ Test(facts, qbytes_cap_must_be_in_initial_userns, .init = private_ipc_init, .tim
 		_exit(msgctl(id, IPC_SET, &ds) != 0 ? errno : 0);
 	}
 	code = child_exit_code(pid);
+	cr_assert(code != CHILD_NO_CAP, "no CAP_SYS_RESOURCE in the child's new user namespace");
 	cr_assert(code == EPERM,
 		  "IPC_SET qbytes MSGMNB + 1 with every capability in a new user namespace: %s, "
 		  "expected EPERM",

@@ -38,7 +38,7 @@ static inline int private_ipc_write_file(const char *path, const char *text, cha
 	if (written < 0 || (size_t)written != len) {
 		snprintf(why, why_len, "write \"%s\" to %s: %s", text, path,
 			 written < 0 ? strerror(errno) : "short write");
-		close(fd);
+		(void)close(fd); /* already failing; the first error is the one to report */
 		return -1;
 	}
 	if (close(fd) != 0) {

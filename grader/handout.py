@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Keep the handouts honest.
+
+  handout.py --write   regenerate each handout's rubric table from grader/LAB/rubric.json
+  handout.py --check   fail if a rubric table is stale, a ```c block does not compile, or a
+                       kernel claim cites a test that does not exist (make test)
+
+Conventions in handouts/NN-name.md:
+  - the rubric table sits between <!-- rubric:begin --> and <!-- rubric:end -->;
+  - every ```c block is a whole translation unit (its own #includes) and compiles with
+    cc -std=c11 -Wall -Wextra -Werror -c;
+  - in the section whose heading starts with "Kernel behaviour", every table row cites the
+    test that checks it on the kernel as `facts/NAME` or `model/NAME` (tests/kernel/*.c).
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEGIN, END = "<!-- rubric:begin -->", "<!-- rubric:end -->"
+
+
+def rubric_table(lab):
+    with open(os.path.join(ROOT, "grader", lab, "rubric.json")) as f:
+        rubric = json.load(f)
+    rows = ["| test | points | what it checks |", "|---|---:|---|"]
+    for t in rubric["tests"]:
+        rows.append("| `%s` | %d | %s |" % (t["name"], t["points"], t["title"].replace("|", "\\|")))
+    rows.append("| **total** | **%d** | |" % sum(t["points"] for t in rubric["tests"]))
+    return "\n".join(rows)
+
+
+def with_table(text, lab):
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError("no %s ... %s markers" % (BEGIN, END))
+    return text[:start + len(BEGIN)] + "\n" + rubric_table(lab) + "\n" + text[end:]
+
+
+def c_blocks(text):
+    return re.findall(r"^```c\n(.*?)^```", text, re.S | re.M)
+
+
+def compile_errors(block):
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "snippet.c")
+        with open(src, "w") as f:
+            f.write(block)
+        proc = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-o",
+                               os.path.join(tmp, "snippet.o"), src],
+                              capture_output=True, text=True)
+        return proc.stderr if proc.returncode else None
+
+
+def kernel_tests():
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "tests", "kernel", "*.c")):
+        with open(path) as f:
+            names |= {"%s/%s" % m for m in re.findall(r"^Test\((\w+),\s*(\w+)", f.read(), re.M)}
+    return names
+
+
+def kernel_rows(text):
+    """Table rows of the 'Kernel behaviour' section."""
+    m = re.search(r"^#+ Kernel behaviour.*?$(.*?)(?=^#+ |\Z)", text, re.S | re.M)
+    if not m:
+        return None
+    return [line for line in m.group(1).splitlines()
+            if line.startswith("|") and not re.match(r"^\|[-:| ]+\|$", line)][1:]
+
+
+def check(path, lab, known_tests):
+    problems = []
+    with open(path) as f:
+        text = f.read()
+    try:
+        if with_table(text, lab) != text:
+            problems.append("the rubric table is stale: run make handouts")
+    except ValueError as e:
+        problems.append(str(e))
+    for i, block in enumerate(c_blocks(text), 1):
+        errors = compile_errors(block)
+        if errors:
+            problems.append("C block %d does not compile:\n%s" % (i, errors))
+    rows = kernel_rows(text)
+    if rows is None:
+        problems.append("no 'Kernel behaviour' section")
+    for row in rows or []:
+        cited = re.findall(r"`((?:facts|model)/\w+)`", row)
+        if not cited:
+            problems.append("kernel claim without a test: %s" % row)
+        for name in cited:
+            if name not in known_tests:
+                problems.append("cites %s, which is not a test in tests/kernel" % name)
+    return problems
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true")
+    mode.add_argument("--write", action="store_true")
+    args = p.parse_args()
+    labs = sorted(d for d in os.listdir(os.path.join(ROOT, "grader"))
+                  if os.path.isfile(os.path.join(ROOT, "grader", d, "rubric.json")))
+    known = kernel_tests()
+    failed = False
+    for lab in labs:
+        path = os.path.join(ROOT, "handouts", lab + ".md")
+        if not os.path.exists(path):
+            print("handout: handouts/%s.md is missing" % lab, file=sys.stderr)
+            failed = True
+            continue
+        if args.write:
+            with open(path) as f:
+                text = f.read()
+            new = with_table(text, lab)
+            if new != text:
+                with open(path, "w") as f:
+                    f.write(new)
+                print("handout: updated the rubric table of handouts/%s.md" % lab)
+            continue
+        for problem in check(path, lab, known):
+            print("handout: handouts/%s.md: %s" % (lab, problem), file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

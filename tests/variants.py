@@ -1,0 +1,68 @@
+"""Buggy variants of the reference solutions, for testing the grader.
+
+tests/buggy/LAB/NAME.variant describes a bug as edits to solutions/LAB/PROGRAM.c:
+
+    /* What the bug is.
+     * fails: test_a test_b */
+    //@@ replace
+    exact lines of the solution (must occur exactly once)
+    //@@ with
+    the buggy lines
+    //@@ end
+
+(more replace/with pairs may follow before //@@ end). tests/buggy/LAB/NAME.c is a whole
+buggy PROGRAM.c with the same "fails:" line. A variant must fail exactly the tests it lists.
+"""
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class VariantError(Exception):
+    pass
+
+
+def expected_failures(text, where):
+    m = re.search(r"^\s*(?:/\*|\*|//)?\s*fails:([^\n*]*)", text, re.M)
+    if not m:
+        raise VariantError("%s: no 'fails:' line" % where)
+    return set(m.group(1).split())
+
+
+def apply_edits(solution, text, where):
+    body = text[text.find("//@@ replace"):]
+    pairs = re.findall(r"^//@@ replace\n(.*?)^//@@ with\n(.*?)(?=^//@@ (?:replace|end))",
+                       body, re.S | re.M)
+    if not pairs or not body.rstrip().endswith("//@@ end"):
+        raise VariantError("%s: expected //@@ replace ... //@@ with ... //@@ end" % where)
+    for old, new in pairs:
+        count = solution.count(old)
+        if count != 1:
+            raise VariantError("%s: the text to replace occurs %d times in the solution:\n%s"
+                               % (where, count, old))
+        solution = solution.replace(old, new)
+    return solution
+
+
+def variants(lab, program):
+    """[(name, source of PROGRAM.c, set of tests it must fail)] for one lab."""
+    folder = os.path.join(ROOT, "tests", "buggy", lab)
+    if not os.path.isdir(folder):
+        return []
+    with open(os.path.join(ROOT, "solutions", lab, program + ".c")) as f:
+        solution = f.read()
+    found = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        with open(path) as f:
+            text = f.read()
+        where = os.path.relpath(path, ROOT)
+        if name.endswith(".variant"):
+            source = apply_edits(solution, text, where)
+        elif name.endswith(".c"):
+            source = text
+        else:
+            continue
+        found.append((os.path.splitext(name)[0], source, expected_failures(text, where)))
+    return found
