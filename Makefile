@@ -16,7 +16,10 @@ PYTHON   ?= python3
 LABS      := $(patsubst grader/%/rubric.json,%,$(wildcard grader/*/rubric.json))
 HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/harness.h
 TOOLS     := build/bin/msglab-run build/lib/libmsgtrace.so $(LABS:%=build/grader/%/tests)
-ASAN_TOOLS := build/asan/bin/msglab-run $(LABS:%=build/asan/grader/%/tests)
+ASAN_TOOLS := build/asan/bin/msglab-run build/asan/lib/libmsgtrace.so \
+	$(LABS:%=build/asan/grader/%/tests)
+SELFTESTS := build/asan/tests/harness build/asan/tests/facts build/asan/tests/model \
+	build/tests/misbehave
 
 GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
@@ -37,7 +40,7 @@ grade: tools
 	@$(PYTHON) grader/grade.py $(GRADE_ARGS)
 
 test: tools
-	@$(MAKE) --no-print-directory $(ASAN_TOOLS)
+	@$(MAKE) --no-print-directory $(ASAN_TOOLS) $(SELFTESTS)
 	@$(PYTHON) tests/run.py
 
 skeletons:
@@ -62,9 +65,27 @@ build/asan/bin/msglab-run: grader/sandbox/msglab-run.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $<
 
-build/lib/libmsgtrace.so: grader/trace/msgtrace.c
+# Never sanitized: the ASan runtime cannot be preloaded into programs built without it.
+build/lib/libmsgtrace.so build/asan/lib/libmsgtrace.so: grader/trace/msgtrace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
+
+build/asan/tests/harness: tests/harness/harness_tests.c $(HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -o $@ $(filter %.c,$^) $(CRITERION)
+
+build/asan/tests/facts: tests/kernel/facts.c tests/kernel/private_ipc.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $< $(CRITERION)
+
+build/asan/tests/model: tests/kernel/model_vs_kernel.c tests/kernel/private_ipc.h \
+		grader/02-typed-selection/model.c grader/02-typed-selection/model.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/02-typed-selection -o $@ $(filter %.c,$^) $(CRITERION)
+
+build/tests/misbehave: tests/harness/misbehave.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 build/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
 	@mkdir -p $(@D)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Make sure what the grader needs is here: install it when we are root, else say exactly how.
-PACKAGES="gcc make pkg-config libcriterion-dev python3"
+PACKAGES="build-essential pkg-config libcriterion-dev python3"
 missing=""
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"

@@ -344,9 +344,12 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 	r->timeout_ms = timeout_ms;
 	char *rep = slurp(rep_path, NULL);
 	if (!strstr(rep, "outcome ")) {
+		char why[1024];
 		char *err = slurp(err_path, NULL);
-		cr_assert_fail("grader error: the sandbox gave no report (status %d): %s%s", status, rep,
-			 err);
+		snprintf(why, sizeof why, "%s%s", rep, err);
+		free(err);
+		free(rep);
+		cr_assert_fail("grader error: the sandbox gave no report (status %d): %s", status, why);
 	}
 	parse_report(rep, r);
 	free(rep);

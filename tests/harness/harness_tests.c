@@ -1,0 +1,233 @@
+/*
+ * Tests of the grader's harness and sandbox, on tests/harness/misbehave (MSGLAB_PROGRAM).
+ * Run by tests/run.py with the same environment as a grading session.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define LEAK_KEY 0x6d736701
+
+/* How many host processes carry tag in their command line. */
+static int survivors(const char *tag)
+{
+	DIR *d = opendir("/proc");
+	cr_assert(d, "opendir /proc: %s", strerror(errno));
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], buf[4096];
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[len] = '\0';
+		n += strstr(buf, tag) != NULL;
+	}
+	closedir(d);
+	return n;
+}
+
+static void tag(char *buf, size_t size, const char *what)
+{
+	snprintf(buf, size, "tag-%s-%d", what, (int)getpid());
+}
+
+/* The sandbox's announced fallback for machines without namespaces, for this test only. */
+static void force_fallback(void)
+{
+	cr_assert(setenv("MSGLAB_NO_NAMESPACES", "1", 1) == 0 && setenv("MSGLAB_MODE", "fallback", 1) == 0,
+		  "setenv failed");
+}
+
+Test(harness, timeout_kills_the_whole_tree, .timeout = 30)
+{
+	char t[64];
+	tag(t, sizeof t, "hang");
+	const char *args[] = {"hang", t, NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
+	cr_assert(r.timed_out, "the hanging program was not reported as timed out");
+	cr_expect_eq(r.nprocs, 3, "expected the 3 hanging processes in the report, got %d", r.nprocs);
+	cr_expect_eq(survivors(t), 0, "processes of the hanging program survived the timeout, "
+				      "including the one in its own session");
+	run_free(&r);
+}
+
+Test(harness, leaks_are_counted_exactly, .timeout = 30)
+{
+	char t[64];
+	tag(t, sizeof t, "leak");
+	const char *args[] = {"leak", t, NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args}, &r);
+	cr_expect_eq(r.exit_code, 3);
+	cr_assert_eq(r.nqueues, 2, "expected 2 queues left, got %d", r.nqueues);
+	const struct left_queue *keyed = r.queues[0].key == LEAK_KEY ? &r.queues[0] : &r.queues[1];
+	cr_expect_eq(keyed->key, LEAK_KEY);
+	cr_expect_eq(keyed->qnum, 3);
+	cr_expect_eq(keyed->cbytes, 30);
+	cr_assert_eq(r.nprocs, 2, "expected a sleeping child and a zombie, got %d processes",
+		     r.nprocs);
+	int zombies = 0, sleeping = 0;
+	for (int i = 0; i < r.nprocs; i++) {
+		zombies += r.procs[i].state == 'Z';
+		sleeping += !strcmp(r.procs[i].syscall, "sleep");
+	}
+	cr_expect_eq(zombies, 1, "the unwaited child should be seen as a zombie");
+	cr_expect_eq(sleeping, 1, "the sleeping child should be seen blocked in sleep");
+	cr_expect_eq(survivors(t), 0, "the sleeping child survived the run");
+	/* The namespace is gone, and the host never saw the queue. */
+	cr_expect(msgget(LEAK_KEY, 0) == -1 && errno == ENOENT,
+		  "the leaked queue is visible on the host");
+	run_free(&r);
+}
+
+Test(harness, output_is_capped_without_killing, .timeout = 30)
+{
+	const char *args[] = {"flood", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args}, &r);
+	cr_expect(r.truncated, "5 MiB of output should be reported as truncated");
+	cr_expect_eq(r.out_len, (size_t)1 << 20, "kept %zu bytes, expected the 1 MiB cap",
+		     r.out_len);
+	cr_expect_eq(r.exit_code, 0, "the program must finish normally beyond the cap");
+	run_free(&r);
+}
+
+Test(harness, trace_records_calls_exactly, .timeout = 30)
+{
+	const char *args[] = {"trace", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args}, &r);
+	expect_exit(&r, 0);
+	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+	cr_assert(get, "no msgget in the trace");
+	cr_expect_eq(get->key, 0u);
+	cr_expect_eq(get->flags, IPC_CREAT | 0640);
+	cr_expect_eq(get->pid, r.main_pid);
+	int kids[4];
+	cr_assert_eq(children_of(&r, r.main_pid, kids, 4), 1, "expected one fork");
+	const struct trace_call *snd = nth_call(&r, "msgsnd", 0, 0);
+	cr_assert(snd, "no msgsnd in the trace");
+	cr_expect_eq(snd->pid, kids[0], "msgsnd should come from the child");
+	cr_expect_eq(snd->ppid, r.main_pid);
+	cr_expect_eq(snd->mtype, 7);
+	cr_expect_eq(snd->msgsz, 3);
+	cr_expect(snd->datalen == 3 && !memcmp(snd->data, "abc", 3), "sent bytes not recorded");
+	const struct trace_call *rcv = nth_call(&r, "msgrcv", 0, 0);
+	cr_assert(rcv, "no msgrcv in the trace");
+	cr_expect_eq(rcv->msgtyp, -9);
+	cr_expect_eq(rcv->flags, IPC_NOWAIT);
+	cr_expect_eq(rcv->ret, 3);
+	cr_expect(rcv->datalen == 3 && !memcmp(rcv->data, "abc", 3), "received bytes not recorded");
+	const struct trace_call *none = nth_call(&r, "msgrcv", 0, 1);
+	cr_assert(none, "no second msgrcv in the trace");
+	cr_expect_eq(none->ret, -1);
+	cr_expect_eq(none->err, ENOMSG);
+	const struct trace_call *ctl = nth_call(&r, "msgctl", 0, 0);
+	cr_assert(ctl, "no msgctl in the trace");
+	cr_expect_eq(ctl->cmd, IPC_RMID);
+	cr_expect_eq(ctl->msqid, (int)get->ret);
+	cr_expect_eq(r.nqueues, 0);
+	run_free(&r);
+}
+
+Test(harness, crash_is_reported, .timeout = 30)
+{
+	const char *args[] = {"segv", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
+	cr_expect(r.signaled && r.signal == 11, "a segfault should be reported as signal 11");
+	run_free(&r);
+}
+
+Test(harness, fork_bomb_is_contained, .timeout = 30)
+{
+	char t[64];
+	tag(t, sizeof t, "bomb");
+	const char *args[] = {"bomb", t, NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args}, &r);
+	int n = -1;
+	cr_assert(sscanf(r.out, "forked %d", &n) == 1, "no count printed: %s", r.out);
+	cr_expect(n < 100, "the process limit did not hold: %d forks succeeded", n);
+	cr_expect_eq(survivors(t), 0, "forked processes survived the run");
+	run_free(&r);
+}
+
+Test(harness, stdin_is_given, .timeout = 30)
+{
+	const char *args[] = {"echo", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .input = "line one\nline two\n"}, &r);
+	cr_expect_str_eq(r.out, "line one\nline two\n");
+	run_free(&r);
+}
+
+Test(harness, private_namespaces, .timeout = 30)
+{
+	const char *args[] = {"msgmni", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .sysctl = {"msgmni=7"}}, &r);
+	cr_expect_str_eq(r.out, "msgmni 7 pid 2\n",
+			 "the program should be pid 2 and see only its own msgmni: %s", r.out);
+	FILE *f = fopen("/proc/sys/kernel/msgmni", "r");
+	int host = 0;
+	cr_assert(f && fscanf(f, "%d", &host) == 1, "cannot read the host's msgmni");
+	fclose(f);
+	cr_expect_neq(host, 7, "the run changed the host's msgmni");
+	run_free(&r);
+}
+
+Test(harness, normalise_ids, .timeout = 30)
+{
+	char *n = normalise("queue 12 created by pid 4242; requeue 3; queue -1\n");
+	cr_expect_str_eq(n, "queue <id> created by pid <pid>; requeue 3; queue <id>\n");
+	free(n);
+}
+
+Test(fallback, leaks_found_from_trace_and_removed, .timeout = 30)
+{
+	force_fallback();
+	const char *args[] = {"leak", "tag-fallback", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args}, &r);
+	cr_assert(!r.namespaces, "MSGLAB_NO_NAMESPACES should force the fallback");
+	cr_expect_eq(r.nqueues, 2, "expected the 2 leaked queues, got %d", r.nqueues);
+	for (int i = 0; i < r.nqueues; i++) {
+		struct msqid_ds ds;
+		cr_expect(msgctl(r.queues[i].msqid, IPC_STAT, &ds) == -1 && errno == EINVAL,
+			  "leaked queue %d is still on the host", r.queues[i].msqid);
+	}
+	cr_expect_eq(r.nprocs, 2, "expected the sleeping child and the zombie, got %d", r.nprocs);
+	run_free(&r);
+}
+
+Test(fallback, timeout_still_kills, .timeout = 30)
+{
+	force_fallback();
+	char t[64];
+	tag(t, sizeof t, "fallback-hang");
+	const char *args[] = {"hang", t, NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
+	cr_expect(r.timed_out);
+	cr_expect_eq(survivors(t), 0, "processes of the hanging program survived in fallback mode");
+	run_free(&r);
+}

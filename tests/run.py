@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""The suite's self-tests (make test): prove the grader right.
+
+Each check prints one line; the run fails if any check fails. What is checked:
+  - labs/ is what solutions/ generate; handouts' rubric tables, C blocks and kernel claims;
+  - solutions compile with -Werror, skeletons without a single warning;
+  - the kernel behaviour the handouts teach, and lab 02's selection model, on this kernel;
+  - the harness and sandbox (timeouts, leaks, output cap, trace, fork bombs, fallback mode);
+  - reference solutions score full marks (grader built with ASan and UBSan), also in fallback
+    mode; skeletons score 0 without a grader error; each buggy variant in tests/buggy/ fails
+    exactly the tests it lists;
+  - afterwards no queue and no sandboxed process is left on the host.
+"""
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grader"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import grade  # noqa: E402
+import variants  # noqa: E402
+
+BUILD = os.path.join(ROOT, "build")
+ASAN_BUILD = os.path.join(BUILD, "asan")
+STUDENT_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-c", "-o", os.devnull]
+SANDBOX_UID = 4000000  # msglab-run's programs run as this uid and above when we are root
+
+
+class Failed(Exception):
+    pass
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def labs():
+    return grade.find_labs(None)
+
+
+def program_of(lab):
+    return grade.load_rubric(lab)["program"]
+
+
+def check_generated():
+    for script in ("skeleton.py", "handout.py"):
+        p = run([sys.executable, os.path.join(ROOT, "grader", script), "--check"])
+        if p.returncode:
+            raise Failed(p.stderr.strip())
+    return "labs/ matches solutions/; handouts' tables, C blocks and kernel claims hold"
+
+
+def check_compiles():
+    for lab in labs():
+        for tree, what in (("solutions", "solution"), ("labs", "skeleton")):
+            folder = os.path.join(ROOT, tree, lab)
+            for source in sorted(f for f in os.listdir(folder) if f.endswith(".c")):
+                p = run(["cc"] + STUDENT_CFLAGS + [source], cwd=folder)
+                if p.returncode:
+                    raise Failed("the %s %s/%s/%s gives warnings:\n%s"
+                                 % (what, tree, lab, source, p.stderr))
+    return "solutions and skeletons compile without a warning"
+
+
+def criterion(binary, env=None, name=None):
+    """Run a Criterion binary; fail with its failures' text unless everything passed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.json")
+        p = run([binary, "-j1"], env=dict(env or os.environ, MSGLAB_REPORT=report),
+                stdin=subprocess.DEVNULL, timeout=300)
+        tail = "\n".join(p.stderr.strip().splitlines()[-30:])
+        if p.returncode or "Synthesis" not in p.stderr:
+            raise Failed("%s failed:\n%s" % (os.path.relpath(binary, ROOT), tail))
+        count = p.stderr.split("Tested: ")[1].split()[0]
+        if int(count) == 0:
+            raise Failed("%s ran no test" % binary)
+        return "%s: %s tests pass" % (name or os.path.relpath(binary, ROOT), count)
+
+
+def check_kernel_facts():
+    return criterion(os.path.join(ASAN_BUILD, "tests", "facts"), name="kernel facts")
+
+
+def check_model():
+    return criterion(os.path.join(ASAN_BUILD, "tests", "model"), name="lab 02 model vs kernel")
+
+
+def check_harness():
+    with grade.Session(ASAN_BUILD) as session:
+        program = os.path.join(session.tmp, "misbehave")
+        shutil.copy(os.path.join(BUILD, "tests", "misbehave"), program)
+        results = os.path.join(session.tmp, "results")
+        env = dict(session.env, MSGLAB_PROGRAM=program, MSGLAB_RESULTS=results)
+        return criterion(os.path.join(ASAN_BUILD, "tests", "harness"), env=env,
+                         name="harness and sandbox (ASan)")
+
+
+def grade_run(submission, lab=None, build=BUILD, env=None):
+    """Grade; return (exit status, summary list). Raises on a grader error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = os.path.join(tmp, "summary.json")
+        cmd = [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission",
+               submission, "--build", build, "--results-dir", os.path.join(tmp, "results"),
+               "--summary-json", summary, "--quiet"]
+        if lab:
+            cmd += ["--lab", lab]
+        p = run(cmd, env=env, timeout=600)
+        if p.returncode not in (0, 1) or not os.path.exists(summary):
+            raise Failed("grading %s gave a grader error (status %d):\n%s%s"
+                         % (submission, p.returncode, p.stdout, p.stderr))
+        with open(summary) as f:
+            return p.returncode, json.load(f)
+
+
+def failures(summary):
+    return {(r["lab"], t["name"]): t for r in summary for t in r["tests"] if t["status"] != "PASS"}
+
+
+def check_reference():
+    status, summary = grade_run(os.path.join(ROOT, "solutions"), build=ASAN_BUILD)
+    bad = failures(summary)
+    if status or bad:
+        raise Failed("the reference solutions lose points:\n" + "\n".join(
+            "%s/%s %s: %s" % (lab, name, t["status"], "; ".join(t["messages"]))
+            for (lab, name), t in bad.items()))
+    total = sum(t["points"] for r in summary for t in r["tests"])
+    return "reference solutions: full marks (%d/%d), grader under ASan+UBSan" % (total, total)
+
+
+def check_reference_fallback():
+    env = dict(os.environ, MSGLAB_NO_NAMESPACES="1")
+    status, summary = grade_run(os.path.join(ROOT, "solutions"), env=env)
+    bad = {k: t for k, t in failures(summary).items() if t["status"] != "SKIP"}
+    if status or bad:
+        raise Failed("in fallback mode the reference solutions lose points:\n" + "\n".join(
+            "%s/%s %s: %s" % (lab, name, t["status"], "; ".join(t["messages"]))
+            for (lab, name), t in bad.items()))
+    skipped = sum(t["status"] == "SKIP" for r in summary for t in r["tests"])
+    return "fallback mode: full marks, %d namespace-only tests skipped" % skipped
+
+
+def check_skeletons():
+    status, summary = grade_run(os.path.join(ROOT, "labs"))
+    scored = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["score"]]
+    errors = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["status"] == "ERROR"]
+    if scored or errors or status != 1:
+        raise Failed("skeletons: scored on %s; grader errors on %s" % (scored, errors))
+    return "skeletons: 0 points on every lab, no grader error"
+
+
+def check_variant(lab, name, source, expected):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = os.path.join(tmp, lab)
+        os.makedirs(folder)
+        with open(os.path.join(folder, program_of(lab) + ".c"), "w") as f:
+            f.write(source)
+        _, summary = grade_run(tmp, lab=lab)
+    failed = {t["name"] for t in summary[0]["tests"] if t["status"] != "PASS"}
+    if failed != expected:
+        return "%s/%s: expected to fail %s, failed %s" % (
+            lab, name, " ".join(sorted(expected)) or "nothing", " ".join(sorted(failed)) or "nothing")
+    return None
+
+
+def check_variants():
+    jobs = [(lab,) + v for lab in labs() for v in variants.variants(lab, program_of(lab))]
+    if not jobs:
+        raise Failed("no buggy variants found in tests/buggy")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        problems = [p for p in pool.map(lambda job: check_variant(*job), jobs) if p]
+    if problems:
+        raise Failed("\n".join(problems))
+    return "%d buggy variants each fail exactly their tests" % len(jobs)
+
+
+def host_queues():
+    with open("/proc/sysvipc/msg") as f:
+        return set(f.read().splitlines()[1:])
+
+
+def sandboxed_processes():
+    """Host processes running as a sandbox uid (only meaningful when we run as root)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                uid = int(next(line for line in f if line.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            continue
+        if os.geteuid() == 0 and uid >= SANDBOX_UID:
+            found.append(pid)
+    return found
+
+
+def main():
+    checks = [check_generated, check_compiles, check_kernel_facts, check_model, check_harness,
+              check_reference, check_reference_fallback, check_skeletons, check_variants]
+    queues_before = host_queues()
+    failed = 0
+    start = time.monotonic()
+    for check in checks:
+        t0 = time.monotonic()
+        try:
+            message = check()
+            print("ok    %-28s %s (%.1f s)" % (check.__name__, message, time.monotonic() - t0))
+        except (Failed, grade.GraderError, variants.VariantError, subprocess.TimeoutExpired) as e:
+            failed += 1
+            print("FAIL  %-28s %s" % (check.__name__, str(e).replace("\n", "\n      ")))
+        sys.stdout.flush()
+    left = host_queues() - queues_before
+    strays = sandboxed_processes()
+    if left or strays:
+        failed += 1
+        print("FAIL  nothing left on the host: queues %s, sandboxed processes %s"
+              % (sorted(left), strays))
+    else:
+        print("ok    nothing left on the host: no new queue, no sandboxed process")
+    print("%s in %.1f s" % ("all checks pass" if not failed else "%d check(s) failed" % failed,
+                            time.monotonic() - start))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
