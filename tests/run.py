@@ -56,6 +56,15 @@ def check_generated():
     return "labs/ matches solutions/; handouts' tables, C blocks and kernel claims hold"
 
 
+def check_style():
+    if not (shutil.which("clang-format") and shutil.which("cppcheck")):
+        return "skipped: clang-format or cppcheck not installed"
+    p = run(["make", "--no-print-directory", "check-style"], cwd=ROOT)
+    if p.returncode:
+        raise Failed((p.stdout + p.stderr).strip()[-3000:])
+    return "clang-format clean, cppcheck quiet"
+
+
 def check_compiles():
     for lab in labs():
         for tree, what in (("solutions", "solution"), ("labs", "skeleton")):
@@ -199,7 +208,7 @@ def sandboxed_processes():
 
 
 def main():
-    checks = [check_generated, check_compiles, check_kernel_facts, check_model, check_harness,
+    checks = [check_generated, check_style, check_compiles, check_kernel_facts, check_model, check_harness,
               check_reference, check_reference_fallback, check_skeletons, check_variants]
     queues_before = host_queues()
     failed = 0

@@ -43,8 +43,8 @@ static void free_lines(char **lines)
 }
 
 /* The successful msgsnd/msgrcv calls carrying text messages, in trace order. */
-static int text_calls(const struct run_result *r, const char *call,
-		      const struct trace_call **out, int max)
+static int text_calls(const struct run_result *r, const char *call, const struct trace_call **out,
+		      int max)
 {
 	int n = 0;
 	for (size_t i = 0; i < r->ncalls && n < max; i++) {
@@ -64,13 +64,14 @@ Test(lab, received_lines, .timeout = 60)
 	char **got = lines_with(r.out, "received: ", &n);
 	if (n == 0)
 		cr_assert_fail("no \"received: \" line on stdout; %s",
-			       count_calls(&r, "msgrcv", 0) ? "msgrcv was called, but nothing printed"
-							      : "no process ever called msgrcv");
+			       count_calls(&r, "msgrcv", 0)
+				   ? "msgrcv was called, but nothing printed"
+				   : "no process ever called msgrcv");
 	cr_expect_eq(n, 3, "expected 3 \"received: \" lines (one per message), got %d", n);
 	for (int i = 0; i < n && i < 3; i++)
 		cr_expect_str_eq(got[i], three[i],
-				 "message %d: expected \"received: %s\", got \"received: %s\"", i + 1,
-				 three[i], got[i]);
+				 "message %d: expected \"received: %s\", got \"received: %s\"",
+				 i + 1, three[i], got[i]);
 	expect_exit(&r, 0);
 	free_lines(got);
 	run_free(&r);
@@ -85,8 +86,8 @@ Test(lab, parent_lines, .timeout = 60)
 	int created, removed;
 	char **c = lines_with(out, "queue <id> created", &created);
 	char **d = lines_with(out, "queue <id> removed", &removed);
-	cr_expect_eq(created, 1,
-		     "\"queue ID created\" appears %d times on stdout, expected once%s", created,
+	cr_expect_eq(created, 1, "\"queue ID created\" appears %d times on stdout, expected once%s",
+		     created,
 		     created > 1 ? ": the parent printed it before fork() without fflush(stdout); "
 				   "stdout is a pipe here, so fully buffered, and each child that "
 				   "exits flushes its own copy of the buffer"
@@ -98,15 +99,16 @@ Test(lab, parent_lines, .timeout = 60)
 			  "\"queue ID created\" must be the first line: print it before forking");
 	size_t len = strlen(out);
 	if (removed == 1)
-		cr_expect(len >= 19 && !strcmp(out + len - 19, "queue <id> removed\n"),
-			  "\"queue ID removed\" must be the last line: print it after both children "
-			  "have ended and the queue is removed");
+		cr_expect(
+		    len >= 19 && !strcmp(out + len - 19, "queue <id> removed\n"),
+		    "\"queue ID removed\" must be the last line: print it after both children "
+		    "have ended and the queue is removed");
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	if (get && get->ret >= 0 && created == 1) {
 		char want[64];
 		snprintf(want, sizeof want, "queue %ld created\n", get->ret);
-		cr_expect(strstr(r.out, want), "the first line must show the id msgget returned (%ld)",
-			  get->ret);
+		cr_expect(strstr(r.out, want),
+			  "the first line must show the id msgget returned (%ld)", get->ret);
 	}
 	free_lines(c);
 	free_lines(d);
@@ -159,8 +161,9 @@ Test(lab, through_queue, .timeout = 60)
 	run_student(&(struct run_spec){.args = three}, &r);
 	int kids[8];
 	int nkids = children_of(&r, r.main_pid, kids, 8);
-	cr_assert(nkids >= 2, "the parent (pid %d) forked %d child%s; it must fork a sender and a "
-			      "receiver",
+	cr_assert(nkids >= 2,
+		  "the parent (pid %d) forked %d child%s; it must fork a sender and a "
+		  "receiver",
 		  r.main_pid, nkids, nkids == 1 ? "" : "ren");
 	const struct trace_call *sent[8], *got[8];
 	int ns = text_calls(&r, "msgsnd", sent, 8);
@@ -174,22 +177,27 @@ Test(lab, through_queue, .timeout = 60)
 		cr_assert(sent[i]->pid != r.main_pid && sent[i]->ppid == r.main_pid,
 			  "message %d was sent by pid %d, %s: the sender child must send", i + 1,
 			  sent[i]->pid,
-			  sent[i]->pid == r.main_pid ? "the parent itself" : "not a child of the parent");
+			  sent[i]->pid == r.main_pid ? "the parent itself"
+						     : "not a child of the parent");
 	for (int i = 0; i < ns; i++)
-		cr_assert_eq(sent[i]->pid, sender, "messages were sent by more than one process (%d "
-						   "and %d): one sender child sends them all",
+		cr_assert_eq(sent[i]->pid, sender,
+			     "messages were sent by more than one process (%d "
+			     "and %d): one sender child sends them all",
 			     sender, sent[i]->pid);
 	for (int i = 0; i < ng; i++)
 		cr_assert(got[i]->pid != r.main_pid && got[i]->ppid == r.main_pid,
 			  "message %d was received by pid %d, %s: the receiver child must receive",
 			  i + 1, got[i]->pid,
-			  got[i]->pid == r.main_pid ? "the parent itself" : "not a child of the parent");
+			  got[i]->pid == r.main_pid ? "the parent itself"
+						    : "not a child of the parent");
 	for (int i = 0; i < ng; i++)
-		cr_assert_eq(got[i]->pid, receiver, "messages were received by more than one process "
-						    "(%d and %d)",
+		cr_assert_eq(got[i]->pid, receiver,
+			     "messages were received by more than one process "
+			     "(%d and %d)",
 			     receiver, got[i]->pid);
-	cr_assert_neq(sender, receiver, "the same child (pid %d) sent and received: one child "
-					"sends, the other receives",
+	cr_assert_neq(sender, receiver,
+		      "the same child (pid %d) sent and received: one child "
+		      "sends, the other receives",
 		      sender);
 	cr_expect_eq(ns, 3, "3 messages were to be sent, %d were", ns);
 	cr_expect_eq(ng, 3, "3 messages were to be received, %d were", ng);
@@ -209,20 +217,24 @@ Test(lab, exact_bytes, .timeout = 60)
 		const struct trace_call *c = sent[i];
 		long len = (long)strlen(three[i]);
 		bool exact = c->datalen == len && !memcmp(c->data, three[i], (size_t)len);
-		bool with_nul = c->datalen == len + 1 && !memcmp(c->data, three[i], (size_t)len + 1);
+		bool with_nul =
+		    c->datalen == len + 1 && !memcmp(c->data, three[i], (size_t)len + 1);
 		if (exact || with_nul)
 			continue;
 		char *bytes = show_bytes(c->data, c->shown);
-		if (c->datalen == len + (long)sizeof(long) || c->datalen == len + 1 + (long)sizeof(long))
-			cr_assert_fail("message %d (\"%s\") was sent with msgsz %ld, %ld bytes too many: "
-				       "%s. msgsz counts only the bytes of mtext, not the long mtype",
-				       i + 1, three[i], c->msgsz, c->datalen - len, bytes);
+		if (c->datalen == len + (long)sizeof(long) ||
+		    c->datalen == len + 1 + (long)sizeof(long))
+			cr_assert_fail(
+			    "message %d (\"%s\") was sent with msgsz %ld, %ld bytes too many: "
+			    "%s. msgsz counts only the bytes of mtext, not the long mtype",
+			    i + 1, three[i], c->msgsz, c->datalen - len, bytes);
 		if (c->datalen > len + 1)
-			cr_assert_fail("message %d (\"%s\") was sent with msgsz %ld: %s. Send strlen(text) "
-				       "bytes, not the size of the whole buffer",
-				       i + 1, three[i], c->msgsz, bytes);
-		cr_assert_fail("message %d: expected the %ld bytes \"%s\", the queue got %s", i + 1, len,
-			       three[i], bytes);
+			cr_assert_fail(
+			    "message %d (\"%s\") was sent with msgsz %ld: %s. Send strlen(text) "
+			    "bytes, not the size of the whole buffer",
+			    i + 1, three[i], c->msgsz, bytes);
+		cr_assert_fail("message %d: expected the %ld bytes \"%s\", the queue got %s", i + 1,
+			       len, three[i], bytes);
 	}
 	cr_assert(ng > 0, "no message of type MSG_TEXT (1) was received");
 	for (int i = 0; i < ng && i < ns; i++)
@@ -241,10 +253,11 @@ Test(lab, mtype_positive, .timeout = 60)
 	cr_assert(n > 0, "no process called msgsnd");
 	for (size_t i = 0; i < n; i++) {
 		const struct trace_call *c = nth_call(&r, "msgsnd", 0, i);
-		cr_assert(!c->has_mtype || c->mtype > 0,
-			  "msgsnd call %zu used mtype %ld%s: set msg.mtype to MSG_TEXT (or MSG_END) "
-			  "before every msgsnd; mtype must be > 0",
-			  i + 1, c->mtype, c->ret < 0 ? " and failed with EINVAL" : "");
+		cr_assert(
+		    !c->has_mtype || c->mtype > 0,
+		    "msgsnd call %zu used mtype %ld%s: set msg.mtype to MSG_TEXT (or MSG_END) "
+		    "before every msgsnd; mtype must be > 0",
+		    i + 1, c->mtype, c->ret < 0 ? " and failed with EINVAL" : "");
 		cr_assert(c->ret == 0, "msgsnd call %zu failed: %s", i + 1, strerror(c->err));
 	}
 	run_free(&r);
@@ -266,8 +279,8 @@ Test(lab, end_marker, .timeout = 60)
 	}
 	cr_assert(end, "no end marker was sent: after the messages the sender sends one message of "
 		       "type MSG_END (2)");
-	cr_expect_eq(end->datalen, 0, "the end marker carries %ld bytes; it must be empty (msgsz 0)",
-		     end->datalen);
+	cr_expect_eq(end->datalen, 0,
+		     "the end marker carries %ld bytes; it must be empty (msgsz 0)", end->datalen);
 	size_t nr = count_calls(&r, "msgrcv", 0);
 	cr_assert(nr > 0, "no process called msgrcv");
 	const struct trace_call *last = nth_call(&r, "msgrcv", 0, nr - 1);
@@ -291,11 +304,12 @@ Test(lab, queue_removed, .timeout = 60)
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get && get->ret >= 0, "no queue was created (no successful msgget)");
 	for (int i = 0; i < r.nqueues; i++)
-		cr_assert_fail("queue 0x%08x (id %d, %ld message%s) left behind after exit: call "
-			       "msgctl(msqid, IPC_RMID, NULL) in the parent once both children have "
-			       "ended",
-			       r.queues[i].key, r.queues[i].msqid, r.queues[i].qnum,
-			       r.queues[i].qnum == 1 ? "" : "s");
+		cr_assert_fail(
+		    "queue 0x%08x (id %d, %ld message%s) left behind after exit: call "
+		    "msgctl(msqid, IPC_RMID, NULL) in the parent once both children have "
+		    "ended",
+		    r.queues[i].key, r.queues[i].msqid, r.queues[i].qnum,
+		    r.queues[i].qnum == 1 ? "" : "s");
 	const struct trace_call *rm = NULL;
 	for (size_t i = 0; i < count_calls(&r, "msgctl", 0); i++) {
 		const struct trace_call *c = nth_call(&r, "msgctl", 0, i);
@@ -303,8 +317,9 @@ Test(lab, queue_removed, .timeout = 60)
 			rm = c;
 	}
 	cr_assert(rm, "the queue went away without a successful msgctl(IPC_RMID)");
-	cr_expect_eq(rm->pid, r.main_pid, "pid %d removed the queue; the parent (pid %d) must, "
-					  "after waiting for both children",
+	cr_expect_eq(rm->pid, r.main_pid,
+		     "pid %d removed the queue; the parent (pid %d) must, "
+		     "after waiting for both children",
 		     rm->pid, r.main_pid);
 	for (size_t i = 0; i < r.ncalls; i++)
 		cr_expect(r.calls[i].pid == r.main_pid || r.calls[i].t_us <= rm->t_us,
@@ -326,14 +341,16 @@ Test(lab, children_waited, .timeout = 60)
 	for (int i = 0; i < r.nprocs; i++) {
 		const struct left_proc *p = &r.procs[i];
 		if (p->state == 'Z')
-			cr_expect_fail("child pid %d (%s) had exited but was never waited for (a zombie "
-				       "when the parent exited): call waitpid for each child",
-				       p->pid, p->comm);
+			cr_expect_fail(
+			    "child pid %d (%s) had exited but was never waited for (a zombie "
+			    "when the parent exited): call waitpid for each child",
+			    p->pid, p->comm);
 		else
-			cr_expect_fail("pid %d (%s) was still running%s%s when the parent exited: wait "
-				       "for both children before exiting",
-				       p->pid, p->comm, strcmp(p->syscall, "-") ? ", blocked in " : "",
-				       strcmp(p->syscall, "-") ? p->syscall : "");
+			cr_expect_fail(
+			    "pid %d (%s) was still running%s%s when the parent exited: wait "
+			    "for both children before exiting",
+			    p->pid, p->comm, strcmp(p->syscall, "-") ? ", blocked in " : "",
+			    strcmp(p->syscall, "-") ? p->syscall : "");
 	}
 	run_free(&r);
 }
@@ -346,14 +363,16 @@ Test(lab, msgget_fails, .timeout = 60)
 	cr_assert(count_calls(&r, "msgget", 0) > 0, "msgget was never called");
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get->ret < 0, "grader error: msgget should have failed with kernel.msgmni=0");
-	cr_expect_neq(r.exit_code, 0, "msgget failed (ENOSPC: no queue may be created) but the "
-				      "program exited with status 0: exit non-zero");
+	cr_expect_neq(r.exit_code, 0,
+		      "msgget failed (ENOSPC: no queue may be created) but the "
+		      "program exited with status 0: exit non-zero");
 	cr_expect(strstr(r.err, "msgget") != NULL,
 		  "when msgget fails, print a message naming it on stderr (for example with "
 		  "perror(\"msgget\")); stderr was %s",
 		  r.err_len ? "something else" : "empty");
-	cr_expect_eq(count_calls(&r, "fork", 0), 0,
-		     "the program forked after msgget failed: check msgget's result before forking");
+	cr_expect_eq(
+	    count_calls(&r, "fork", 0), 0,
+	    "the program forked after msgget failed: check msgget's result before forking");
 	cr_expect_eq(count_calls(&r, "msgsnd", 0) + count_calls(&r, "msgrcv", 0), 0,
 		     "msgsnd or msgrcv was called with the invalid id after msgget failed");
 	cr_expect_eq(r.nprocs, 0, "processes were left behind after msgget failed");
@@ -376,8 +395,8 @@ Test(lab, ftok_key, .timeout = 60)
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get, "msgget was never called");
 	cr_expect_eq(get->key, (unsigned)key,
-		     "with -k %s the key must be ftok(path, 'M') = 0x%08x, msgget got 0x%08x%s", path,
-		     (unsigned)key, get->key, get->key == 0 ? " (IPC_PRIVATE)" : "");
+		     "with -k %s the key must be ftok(path, 'M') = 0x%08x, msgget got 0x%08x%s",
+		     path, (unsigned)key, get->key, get->key == 0 ? " (IPC_PRIVATE)" : "");
 	cr_expect(get->flags & IPC_CREAT, "msgget needs IPC_CREAT to create the keyed queue");
 	cr_expect(get->ret >= 0, "msgget failed: %s", strerror(get->err));
 	run_free(&r);

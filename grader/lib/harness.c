@@ -25,7 +25,8 @@ static const char *need_env(const char *name)
 {
 	const char *v = getenv(name);
 	if (!v || !*v)
-		cr_assert_fail("grader error: %s is not set (run the grader through make grade)", name);
+		cr_assert_fail("grader error: %s is not set (run the grader through make grade)",
+			       name);
 	return v;
 }
 
@@ -223,8 +224,8 @@ static void parse_report(const char *text, struct run_result *r)
 		sscanf(line, "%31s", word);
 		const char *rest = line + strlen(word);
 		if (!strcmp(word, "sandbox_error"))
-			cr_assert_fail("grader error: the sandbox failed:%.*s", (int)strcspn(rest, "\n"),
-				 rest);
+			cr_assert_fail("grader error: the sandbox failed:%.*s",
+				       (int)strcspn(rest, "\n"), rest);
 		else if (!strcmp(word, "mode"))
 			r->namespaces = strncmp(rest, " namespaces", 11) == 0;
 		else if (!strcmp(word, "outcome")) {
@@ -247,9 +248,11 @@ static void parse_report(const char *text, struct run_result *r)
 				r->nprocs++;
 		} else if (!strcmp(word, "queue") && r->nqueues < MAX_LEFT) {
 			struct left_queue *q = &r->queues[r->nqueues];
-			if (sscanf(rest, " key=%x msqid=%d perms=%o cbytes=%ld qnum=%ld lspid=%d lrpid=%d",
-				   &q->key, &q->msqid, (unsigned *)&q->perms, &q->cbytes, &q->qnum,
-				   &q->lspid, &q->lrpid) == 7)
+			if (sscanf(
+				rest,
+				" key=%x msqid=%d perms=%o cbytes=%ld qnum=%ld lspid=%d lrpid=%d",
+				&q->key, &q->msqid, (unsigned *)&q->perms, &q->cbytes, &q->qnum,
+				&q->lspid, &q->lrpid) == 7)
 				r->nqueues++;
 		}
 		const char *end = strchr(line, '\n');
@@ -265,7 +268,7 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 	snprintf(workdir, sizeof workdir, "%s/run-XXXXXX", need_env("MSGLAB_TMP"));
 	if (!mkdtemp(workdir) || chmod(workdir, 0777) != 0)
 		cr_assert_fail("grader error: cannot make a working directory in %s: %s",
-			 need_env("MSGLAB_TMP"), strerror(errno));
+			       need_env("MSGLAB_TMP"), strerror(errno));
 	if (spec->make_file) {
 		snprintf(path, sizeof path, "%s/%s", workdir, spec->make_file);
 		write_whole(path, "", 0);
@@ -349,7 +352,8 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 		snprintf(why, sizeof why, "%s%s", rep, err);
 		free(err);
 		free(rep);
-		cr_assert_fail("grader error: the sandbox gave no report (status %d): %s", status, why);
+		cr_assert_fail("grader error: the sandbox gave no report (status %d): %s", status,
+			       why);
 	}
 	parse_report(rep, r);
 	free(rep);
@@ -414,12 +418,13 @@ static void describe_procs(const struct run_result *r, char *out, size_t size)
 	out[0] = '\0';
 	for (int i = 0; i < r->nprocs && n + 80 < size; i++) {
 		const struct left_proc *p = &r->procs[i];
-		n += (size_t)snprintf(out + n, size - n, "\n    pid %d (%s, parent %d) %s%s", p->pid,
-				      p->comm, p->ppid,
-				      p->state == 'Z'	      ? "had exited but was never waited for"
-				      : strcmp(p->syscall, "-") ? "was blocked in "
-								: "was running",
-				      p->state == 'Z' || !strcmp(p->syscall, "-") ? "" : p->syscall);
+		n +=
+		    (size_t)snprintf(out + n, size - n, "\n    pid %d (%s, parent %d) %s%s", p->pid,
+				     p->comm, p->ppid,
+				     p->state == 'Z' ? "had exited but was never waited for"
+				     : strcmp(p->syscall, "-") ? "was blocked in "
+							       : "was running",
+				     p->state == 'Z' || !strcmp(p->syscall, "-") ? "" : p->syscall);
 	}
 }
 
@@ -452,18 +457,20 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 		char procs[2048];
 		describe_procs(r, procs, sizeof procs);
 		mark_outcome("TIMEOUT");
-		cr_assert_fail("TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
-			 "time, at least %.1f s). When time ran out:%s",
-			 short_command(r), timeout_ms / 1000, TIMEOUT_FACTOR, DEFAULT_FLOOR_MS / 1000.0,
-			 r->nprocs ? procs : " no process was left?");
+		cr_assert_fail(
+		    "TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
+		    "time, at least %.1f s). When time ran out:%s",
+		    short_command(r), timeout_ms / 1000, TIMEOUT_FACTOR, DEFAULT_FLOOR_MS / 1000.0,
+		    r->nprocs ? procs : " no process was left?");
 	}
 	if (r->signaled) {
 		mark_outcome("CRASH");
-		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s", short_command(r), r->signal,
-			 strsignal(r->signal),
-			 r->signal == SIGSEGV ? ": an invalid memory access; run it under gdb or "
-						"valgrind to find the line"
-					      : "");
+		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s", short_command(r),
+			       r->signal, strsignal(r->signal),
+			       r->signal == SIGSEGV
+				   ? ": an invalid memory access; run it under gdb or "
+				     "valgrind to find the line"
+				   : "");
 	}
 }
 
@@ -483,9 +490,8 @@ void expect_exit(const struct run_result *r, int status)
 	if (r->exit_code != status) {
 		size_t first = strcspn(r->err, "\n");
 		cr_expect_fail("`%s` exited with status %d, expected %d%s%.*s", short_command(r),
-			       r->exit_code,
-			status, first ? "; its stderr says: " : "", (int)(first > 300 ? 300 : first),
-			r->err);
+			       r->exit_code, status, first ? "; its stderr says: " : "",
+			       (int)(first > 300 ? 300 : first), r->err);
 	}
 }
 
@@ -597,10 +603,11 @@ void expect_stdout(const struct run_result *r, const char *expected)
 		static const char end[] = "the end of the output";
 		int al = *a ? (int)strcspn(a, "\n") : (int)sizeof end - 1;
 		int el = *e ? (int)strcspn(e, "\n") : (int)sizeof end - 1;
-		cr_expect_fail("stdout differs from the expected output at line %d: expected %s%.*s%s, got "
-			"%s%.*s%s (stdout normalised: queue ids shown as <id>)",
-			line, *e ? "\"" : "", el > 200 ? 200 : el, *e ? e : end, *e ? "\"" : "",
-			*a ? "\"" : "", al > 200 ? 200 : al, *a ? a : end, *a ? "\"" : "");
+		cr_expect_fail(
+		    "stdout differs from the expected output at line %d: expected %s%.*s%s, got "
+		    "%s%.*s%s (stdout normalised: queue ids shown as <id>)",
+		    line, *e ? "\"" : "", el > 200 ? 200 : el, *e ? e : end, *e ? "\"" : "",
+		    *a ? "\"" : "", al > 200 ? 200 : al, *a ? a : end, *a ? "\"" : "");
 	}
 	free(actual);
 }

@@ -49,8 +49,9 @@ static void write_report(FILE *f, struct criterion_global_stats *stats)
 		for (struct criterion_test_stats *t = s->tests; t; t = t->next) {
 			fprintf(f, "%s\n {\"name\": ", sep);
 			json_string(f, t->test->name);
-			fprintf(f, ", \"status\": \"%s\", \"signal\": %d, \"exit_code\": %d, "
-				   "\"elapsed\": %.3f, \"messages\": [",
+			fprintf(f,
+				", \"status\": \"%s\", \"signal\": %d, \"exit_code\": %d, "
+				"\"elapsed\": %.3f, \"messages\": [",
 				status_of(t), t->signal, t->exit_code, t->elapsed_time);
 			const char *msep = "";
 			for (struct criterion_assert_stats *a = t->asserts; a; a = a->next)

@@ -38,12 +38,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#define TRACE_FD	1000 /* where the trace library finds its pipe; high to stay out of the way */
-#define EXIT_TIMEOUT	124
-#define EXIT_SANDBOX	125
-#define MAX_SYSCTL	8
-#define MAX_PROCS	64
-#define BASE_UID	4000000 /* unprivileged uid for programs when we run as root */
+#define TRACE_FD     1000 /* where the trace library finds its pipe; high to stay out of the way */
+#define EXIT_TIMEOUT 124
+#define EXIT_SANDBOX 125
+#define MAX_SYSCTL   8
+#define MAX_PROCS    64
+#define BASE_UID     4000000 /* unprivileged uid for programs when we run as root */
 
 struct options {
 	long timeout_ms;
@@ -87,21 +87,21 @@ struct outcome {
 };
 
 static const char *usage_text =
-	"usage: msglab-run [-t MS] [-o BYTES] [-p NPROC] [-c CPU_S] [-r REPORT] [-T TRACE -L LIB]\n"
-	"                  [-s NAME=VALUE]... [-d DIR] [-N] -- PROGRAM [ARG]...\n"
-	"  -t MS          wall-clock timeout for the whole process tree (default 10000)\n"
-	"  -o BYTES       bytes of stdout and of stderr kept (default 1048576)\n"
-	"  -p NPROC       processes the program may have at once (default 64)\n"
-	"  -c CPU_S       CPU seconds per process (default 10)\n"
-	"  -r REPORT      write the sandbox report there (default: standard error)\n"
-	"  -T TRACE       write the IPC call trace there, recorded by the preloaded LIB (-L)\n"
-	"  -s NAME=VALUE  set /proc/sys/kernel/NAME (msgmax, msgmnb, msgmni) for this run only\n"
-	"  -d DIR         working directory of the program\n"
-	"  -N             no namespaces: the announced fallback mode\n";
+    "usage: msglab-run [-t MS] [-o BYTES] [-p NPROC] [-c CPU_S] [-r REPORT] [-T TRACE -L LIB]\n"
+    "                  [-s NAME=VALUE]... [-d DIR] [-N] -- PROGRAM [ARG]...\n"
+    "  -t MS          wall-clock timeout for the whole process tree (default 10000)\n"
+    "  -o BYTES       bytes of stdout and of stderr kept (default 1048576)\n"
+    "  -p NPROC       processes the program may have at once (default 64)\n"
+    "  -c CPU_S       CPU seconds per process (default 10)\n"
+    "  -r REPORT      write the sandbox report there (default: standard error)\n"
+    "  -T TRACE       write the IPC call trace there, recorded by the preloaded LIB (-L)\n"
+    "  -s NAME=VALUE  set /proc/sys/kernel/NAME (msgmax, msgmnb, msgmni) for this run only\n"
+    "  -d DIR         working directory of the program\n"
+    "  -N             no namespaces: the announced fallback mode\n";
 
 static FILE *report;
 
-static void die(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -148,22 +148,44 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 	while ((c = getopt(argc, argv, "+t:o:p:c:r:T:L:s:d:Nh")) != -1) {
 		switch (c) {
-		case 't': o->timeout_ms = parse_long(optarg, "timeout"); break;
-		case 'o': o->output_cap = parse_long(optarg, "output cap"); break;
-		case 'p': o->nproc = parse_long(optarg, "process limit"); break;
-		case 'c': o->cpu_s = parse_long(optarg, "CPU limit"); break;
-		case 'r': o->report_path = optarg; break;
-		case 'T': o->trace_path = optarg; break;
-		case 'L': o->trace_lib = optarg; break;
-		case 'd': o->dir = optarg; break;
-		case 'N': o->no_namespaces = true; break;
+		case 't':
+			o->timeout_ms = parse_long(optarg, "timeout");
+			break;
+		case 'o':
+			o->output_cap = parse_long(optarg, "output cap");
+			break;
+		case 'p':
+			o->nproc = parse_long(optarg, "process limit");
+			break;
+		case 'c':
+			o->cpu_s = parse_long(optarg, "CPU limit");
+			break;
+		case 'r':
+			o->report_path = optarg;
+			break;
+		case 'T':
+			o->trace_path = optarg;
+			break;
+		case 'L':
+			o->trace_lib = optarg;
+			break;
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'N':
+			o->no_namespaces = true;
+			break;
 		case 's':
 			if (o->nsysctl == MAX_SYSCTL || !strchr(optarg, '='))
 				die("bad -s %s", optarg);
 			o->sysctl[o->nsysctl++] = optarg;
 			break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		default: fputs(usage_text, stderr); exit(2);
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			exit(2);
 		}
 	}
 	if (optind >= argc || (o->trace_path && !o->trace_lib)) {
@@ -255,7 +277,7 @@ static void drop_privileges(bool was_root)
 		return;
 	}
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED) != 0 &&
+					 SECBIT_NO_SETUID_FIXUP_LOCKED) != 0 &&
 	    errno != EPERM)
 		die("securebits: %s", strerror(errno));
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
@@ -306,7 +328,8 @@ static void exec_program(const struct options *o, bool was_root, int out_w, int 
 		move_fd(trace_w, TRACE_FD);
 		char fdtext[16];
 		snprintf(fdtext, sizeof fdtext, "%d", TRACE_FD);
-		if (setenv("MSGTRACE_FD", fdtext, 1) != 0 || setenv("LD_PRELOAD", o->trace_lib, 1) != 0)
+		if (setenv("MSGTRACE_FD", fdtext, 1) != 0 ||
+		    setenv("LD_PRELOAD", o->trace_lib, 1) != 0)
 			die("setenv: %s", strerror(errno));
 	}
 	drop_privileges(was_root);
@@ -383,19 +406,30 @@ static bool reap_early_orphans(pid_t main_pid, struct outcome *out)
 static const char *syscall_name(long nr)
 {
 	switch (nr) {
-	case SYS_msgrcv: return "msgrcv";
-	case SYS_msgsnd: return "msgsnd";
-	case SYS_wait4: return "wait";
-	case SYS_waitid: return "waitid";
-	case SYS_read: return "read";
-	case SYS_write: return "write";
-	case SYS_nanosleep: return "nanosleep";
-	case SYS_clock_nanosleep: return "sleep";
-	case SYS_rt_sigsuspend: return "sigsuspend";
+	case SYS_msgrcv:
+		return "msgrcv";
+	case SYS_msgsnd:
+		return "msgsnd";
+	case SYS_wait4:
+		return "wait";
+	case SYS_waitid:
+		return "waitid";
+	case SYS_read:
+		return "read";
+	case SYS_write:
+		return "write";
+	case SYS_nanosleep:
+		return "nanosleep";
+	case SYS_clock_nanosleep:
+		return "sleep";
+	case SYS_rt_sigsuspend:
+		return "sigsuspend";
 #ifdef SYS_pause /* not on every architecture */
-	case SYS_pause: return "pause";
+	case SYS_pause:
+		return "pause";
 #endif
-	default: return NULL;
+	default:
+		return NULL;
 	}
 }
 
@@ -500,17 +534,18 @@ static void report_queues(bool namespaces, const char *trace_path)
 		if (!f)
 			die("open /proc/sysvipc/msg: %s", strerror(errno));
 		char line[512];
-		long key, msqid, perms, cbytes, qnum, lspid, lrpid;
+		long key, msqid, cbytes, qnum, lspid, lrpid;
+		unsigned long perms;
 		if (!fgets(line, sizeof line, f)) /* header */
 			line[0] = '\0';
 		while (fgets(line, sizeof line, f)) {
-			if (sscanf(line, "%ld %ld %lo %ld %ld %ld %ld", &key, &msqid, &perms, &cbytes,
-				   &qnum, &lspid, &lrpid) == 7)
+			if (sscanf(line, "%ld %ld %lo %ld %ld %ld %ld", &key, &msqid, &perms,
+				   &cbytes, &qnum, &lspid, &lrpid) == 7)
 				fprintf(report,
 					"queue key=0x%08lx msqid=%ld perms=%lo cbytes=%ld qnum=%ld "
 					"lspid=%ld lrpid=%ld\n",
-					(unsigned long)key & 0xffffffffUL, msqid, perms, cbytes, qnum,
-					lspid, lrpid);
+					(unsigned long)key & 0xffffffffUL, msqid, perms, cbytes,
+					qnum, lspid, lrpid);
 		}
 		fclose(f);
 		return;
@@ -523,17 +558,18 @@ static void report_queues(bool namespaces, const char *trace_path)
 	while (fgets(line, sizeof line, f)) {
 		int msqid;
 		const char *ret = strstr(line, " ret=");
-		if (strncmp(line, "call=msgget ", 12) != 0 || !ret || sscanf(ret, " ret=%d", &msqid) != 1 ||
-		    msqid < 0)
+		if (strncmp(line, "call=msgget ", 12) != 0 || !ret ||
+		    sscanf(ret, " ret=%d", &msqid) != 1 || msqid < 0)
 			continue;
 		struct msqid_ds ds;
 		if (msgctl(msqid, IPC_STAT, &ds) != 0)
 			continue;
-		fprintf(report,
-			"queue key=0x%08lx msqid=%d perms=%o cbytes=%lu qnum=%lu lspid=%d lrpid=%d\n",
-			(unsigned long)ds.msg_perm.__key & 0xffffffffUL, msqid,
-			(unsigned)ds.msg_perm.mode & 0777, (unsigned long)ds.__msg_cbytes,
-			(unsigned long)ds.msg_qnum, ds.msg_lspid, ds.msg_lrpid);
+		fprintf(
+		    report,
+		    "queue key=0x%08lx msqid=%d perms=%o cbytes=%lu qnum=%lu lspid=%d lrpid=%d\n",
+		    (unsigned long)ds.msg_perm.__key & 0xffffffffUL, msqid,
+		    (unsigned)ds.msg_perm.mode & 0777, (unsigned long)ds.__msg_cbytes,
+		    (unsigned long)ds.msg_qnum, ds.msg_lspid, ds.msg_lrpid);
 		if (msgctl(msqid, IPC_RMID, NULL) != 0)
 			fprintf(report, "note cannot remove leaked queue %d: %s\n", msqid,
 				strerror(errno));
@@ -541,8 +577,8 @@ static void report_queues(bool namespaces, const char *trace_path)
 	fclose(f);
 }
 
-static int run_supervisor(const struct options *o, bool was_root, bool namespaces,
-			  const char *why, int out_fd, int err_fd, int trace_fd)
+static int run_supervisor(const struct options *o, bool was_root, bool namespaces, const char *why,
+			  int out_fd, int err_fd, int trace_fd)
 {
 	struct outcome out;
 	memset(&out, 0, sizeof out);

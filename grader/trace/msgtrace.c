@@ -66,7 +66,8 @@ static void add(struct line *l, const char *fmt, ...)
 	int n = vsnprintf(l->buf + l->len, sizeof l->buf - l->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		l->len += (size_t)n < sizeof l->buf - l->len ? (size_t)n : sizeof l->buf - l->len - 1;
+		l->len +=
+		    (size_t)n < sizeof l->buf - l->len ? (size_t)n : sizeof l->buf - l->len - 1;
 }
 
 static void start(struct line *l, const char *call, long long t0)
@@ -128,7 +129,8 @@ int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		struct line l;
 		start(&l, "msgsnd", t0);
 		add(&l, " msqid=%d msgsz=%zu flags=0x%x", msqid, msgsz, (unsigned)msgflg);
-		/* The kernel read the buffer only if it did not fault: never read it ourselves then. */
+		/* The kernel read the buffer only if it did not fault: never read it ourselves
+		 * then. */
 		if (msgp && !(ret < 0 && err == EFAULT)) {
 			add(&l, " mtype=%ld", *(const long *)msgp);
 			if (ret == 0)

@@ -51,7 +51,8 @@ static void tag(char *buf, size_t size, const char *what)
 /* The sandbox's announced fallback for machines without namespaces, for this test only. */
 static void force_fallback(void)
 {
-	cr_assert(setenv("MSGLAB_NO_NAMESPACES", "1", 1) == 0 && setenv("MSGLAB_MODE", "fallback", 1) == 0,
+	cr_assert(setenv("MSGLAB_NO_NAMESPACES", "1", 1) == 0 &&
+		      setenv("MSGLAB_MODE", "fallback", 1) == 0,
 		  "setenv failed");
 }
 
@@ -63,9 +64,11 @@ Test(harness, timeout_kills_the_whole_tree, .timeout = 30)
 	struct run_result r;
 	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
 	cr_assert(r.timed_out, "the hanging program was not reported as timed out");
-	cr_expect_eq(r.nprocs, 3, "expected the 3 hanging processes in the report, got %d", r.nprocs);
-	cr_expect_eq(survivors(t), 0, "processes of the hanging program survived the timeout, "
-				      "including the one in its own session");
+	cr_expect_eq(r.nprocs, 3, "expected the 3 hanging processes in the report, got %d",
+		     r.nprocs);
+	cr_expect_eq(survivors(t), 0,
+		     "processes of the hanging program survived the timeout, "
+		     "including the one in its own session");
 	run_free(&r);
 }
 
