@@ -7,6 +7,7 @@ A submission is a folder laid out like labs/: one folder per lab (01-two-childre
 the lab's C files. The exit status is 0 only on full marks (2 on a grader error).
 """
 import argparse
+import csv
 import concurrent.futures
 import difflib
 import json
@@ -314,6 +315,25 @@ def gradescope(results, elapsed):
             "execution_time": round(elapsed, 3), "tests": tests}
 
 
+def write_csv(path, submission, results):
+    """One row for this submission, under a header; rows of other submissions are kept."""
+    header = ["submission", "total", "max"] + ["%s:%s" % (r["lab"], t["name"])
+                                               for r in results for t in r["tests"]]
+    row = [submission, str(sum(t["score"] for r in results for t in r["tests"])),
+           str(sum(t["points"] for r in results for t in r["tests"]))] + \
+        [str(t["score"]) for r in results for t in r["tests"]]
+    rows = []
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            old = list(csv.reader(f))
+        if old and old[0] == header:
+            rows = [r for r in old[1:] if r and r[0] != submission]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows + [row])
+
+
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make grade | head` ends quietly
     p = argparse.ArgumentParser(description="Grade System V message queue labs.")
@@ -323,6 +343,7 @@ def main():
     p.add_argument("--test", help="run only this test (with --lab)")
     p.add_argument("--results-json", help="also write a Gradescope results.json here")
     p.add_argument("--results-dir", default="results", help="transcripts go here")
+    p.add_argument("--csv", help="add this submission's row of scores to a CSV file")
     p.add_argument("--summary-json", help="write the full result as JSON (for the self-tests)")
     p.add_argument("--seed", help="seed for randomised tests, to replay a run")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
@@ -360,6 +381,8 @@ def main():
     if args.results_json:
         with open(args.results_json, "w") as f:
             json.dump(gradescope(results, elapsed), f, indent=1)
+    if args.csv:
+        write_csv(args.csv, args.submission, results)
     if args.summary_json:
         with open(args.summary_json, "w") as f:
             json.dump(results, f, indent=1)

@@ -188,6 +188,66 @@ def check_variants():
     return "%d buggy variants each fail exactly their tests" % len(jobs)
 
 
+# Submissions that misbehave as badly as they can: each must cost the test, never the grader.
+# (name, edits to lab 01's solution as in tests/buggy, the test to run, the status expected)
+BAD_SUBMISSIONS = [
+    ("hangs", "//@@ replace\n\t\tif (msg.mtype == MSG_END)\n//@@ with\n\t\tif (0)\n//@@ end\n",
+     "received_lines", "TIMEOUT"),
+    ("crashes", "//@@ replace\n\tint msqid = -1;\n//@@ with\n\tint msqid = *(volatile int *)0;\n"
+     "//@@ end\n", "received_lines", "CRASH"),
+    ("forks without end", "//@@ replace\n\tint msqid = -1;\n//@@ with\n\tint msqid = -1;\n"
+     "\tfor (;;)\n\t\tfork();\n//@@ end\n", "children_waited", "TIMEOUT"),
+    ("floods its output", "//@@ replace\n\tint msqid = -1;\n//@@ with\n\tint msqid = -1;\n"
+     "\tfor (long i = 0; i < 20000000; i++)\n\t\tputchar('y');\n//@@ end\n",
+     "exact_output", "FAIL"),
+    ("does not compile", "//@@ replace\n\tint msqid = -1;\n//@@ with\n\tint msqid = -1\n//@@ end\n",
+     None, "FAIL"),
+]
+
+
+def check_bad_submissions():
+    lab = labs()[0]
+    program = program_of(lab)
+    with open(os.path.join(ROOT, "solutions", lab, program + ".c")) as f:
+        solution = f.read()
+    for name, edits, test, expected in BAD_SUBMISSIONS:
+        with tempfile.TemporaryDirectory() as tmp:
+            for other in labs():  # the other labs are correct, and must still be graded
+                shutil.copytree(os.path.join(ROOT, "solutions", other), os.path.join(tmp, other))
+            with open(os.path.join(tmp, lab, program + ".c"), "w") as f:
+                f.write(variants.apply_edits(solution, edits, name))
+            with tempfile.TemporaryDirectory() as results:
+                cmd = [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission",
+                       tmp, "--results-dir", results, "--summary-json",
+                       os.path.join(results, "s.json"), "--quiet"]
+                if test:
+                    cmd += ["--lab", lab, "--test", test]
+                p = run(cmd, timeout=300)
+                if p.returncode != 1:
+                    raise Failed("a submission that %s: grader status %d\n%s%s"
+                                 % (name, p.returncode, p.stdout, p.stderr))
+                with open(os.path.join(results, "s.json")) as f:
+                    summary = json.load(f)
+        for r in summary:
+            statuses = {t["status"] for t in r["tests"]}
+            if r["lab"] == lab and (statuses != {expected} or (test is None) != bool(r["build_error"])):
+                raise Failed("a submission that %s: expected %s, got %s" % (name, expected, statuses))
+            if r["lab"] != lab and statuses != {"PASS"}:
+                raise Failed("a submission that %s: lab %s was not graded" % (name, r["lab"]))
+    return "submissions that hang, crash, fork without end, flood or do not compile cost " \
+        "their test only"
+
+
+def check_layout():
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "lab1"))
+        status, summary = grade_run(tmp)
+    missing = [r["lab"] for r in summary if not (r["build_error"] or "").startswith("no folder")]
+    if status != 1 or missing:
+        raise Failed("a submission with the wrong layout was not told so: %s" % missing)
+    return "a submission with the wrong layout gets 0 and 'no folder ...', no grader error"
+
+
 def host_queues():
     with open("/proc/sysvipc/msg") as f:
         return set(f.read().splitlines()[1:])
@@ -209,7 +269,7 @@ def sandboxed_processes():
 
 def main():
     checks = [check_generated, check_style, check_compiles, check_kernel_facts, check_model, check_harness,
-              check_reference, check_reference_fallback, check_skeletons, check_variants]
+              check_reference, check_reference_fallback, check_skeletons, check_variants, check_bad_submissions, check_layout]
     queues_before = host_queues()
     failed = 0
     start = time.monotonic()

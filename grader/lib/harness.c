@@ -317,6 +317,9 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(err, 2) < 0)
 			_exit(125);
+		for (int i = 0; i < 4 && spec->env[i]; i++)
+			if (putenv((char *)spec->env[i]) != 0)
+				_exit(125);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "grader error: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(125);
@@ -368,6 +371,10 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 	FILE *cmd = open_memstream(&r->command, &size);
 	if (!cmd)
 		cr_assert_fail("grader error: out of memory");
+	for (int i = 0; i < 4 && spec->env[i]; i++) {
+		quote(cmd, spec->env[i]);
+		fputc(' ', cmd);
+	}
 	fprintf(cmd, "./%s", base ? base + 1 : program);
 	for (int i = 0; spec->args && spec->args[i]; i++)
 		quote(cmd, spec->args[i]);

@@ -74,6 +74,7 @@ struct run_spec {
 	const char *const *args; /* arguments after the program name; NULL-terminated */
 	const char *input;	 /* standard input; NULL for /dev/null */
 	const char *sysctl[4];	 /* NAME=VALUE for /proc/sys/kernel in the private namespace */
+	const char *env[4];	 /* NAME=VALUE added to the program's environment */
 	const char *make_file;	 /* create this (empty) file in the working directory first */
 	bool allow_failure;	 /* the caller checks timeout/crash itself */
 	const char *program;	 /* another program than MSGLAB_PROGRAM (tests of the harness) */

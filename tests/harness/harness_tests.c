@@ -183,6 +183,15 @@ Test(harness, stdin_is_given, .timeout = 30)
 	run_free(&r);
 }
 
+Test(harness, env_is_given, .timeout = 30)
+{
+	const char *args[] = {"env", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .env = {"MISBEHAVE_VAR=it works"}}, &r);
+	cr_expect_str_eq(r.out, "it works\n");
+	run_free(&r);
+}
+
 Test(harness, private_namespaces, .timeout = 30)
 {
 	const char *args[] = {"msgmni", NULL};

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: misbehave hang|leak|trace|flood|bomb|segv|echo|msgmni [TAG]\n");
+			"usage: misbehave hang|leak|trace|flood|bomb|segv|echo|msgmni|env [TAG]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -160,6 +160,11 @@ int main(int argc, char **argv)
 		return echo();
 	if (!strcmp(mode, "msgmni"))
 		return print_msgmni();
+	if (!strcmp(mode, "env")) {
+		const char *v = getenv("MISBEHAVE_VAR");
+		printf("%s\n", v ? v : "(unset)");
+		return 0;
+	}
 	if (!strcmp(mode, "segv")) {
 		volatile int *p = NULL;
 		// cppcheck-suppress nullPointer ; crashing is the point
