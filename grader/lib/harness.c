@@ -458,26 +458,38 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
 	keep_file(cmd_file, r->command, strlen(r->command));
-	if (spec->allow_failure)
-		return;
+	if (!spec->allow_failure)
+		expect_finished(r);
+}
+
+void expect_finished(const struct run_result *r)
+{
+	/* What the program said last is often why it hung: a child that died on an error. */
+	char said[400] = "";
+	if (r->err_len) {
+		size_t first = strcspn(r->err, "\n");
+		snprintf(said, sizeof said, "; its stderr begins: %.*s",
+			 (int)(first > 300 ? 300 : first), r->err);
+	}
 	if (r->timed_out) {
 		char procs[2048];
 		describe_procs(r, procs, sizeof procs);
 		mark_outcome("TIMEOUT");
 		cr_assert_fail(
 		    "TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
-		    "time, at least %.1f s). When time ran out:%s",
-		    short_command(r), timeout_ms / 1000, TIMEOUT_FACTOR, DEFAULT_FLOOR_MS / 1000.0,
-		    r->nprocs ? procs : " no process was left?");
+		    "time, at least %.1f s)%s. When time ran out:%s",
+		    short_command(r), r->timeout_ms / 1000, TIMEOUT_FACTOR,
+		    DEFAULT_FLOOR_MS / 1000.0, said, r->nprocs ? procs : " no process was left?");
 	}
 	if (r->signaled) {
 		mark_outcome("CRASH");
-		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s", short_command(r),
+		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s%s", short_command(r),
 			       r->signal, strsignal(r->signal),
 			       r->signal == SIGSEGV
 				   ? ": an invalid memory access; run it under gdb or "
 				     "valgrind to find the line"
-				   : "");
+				   : "",
+			       said);
 	}
 }
 
@@ -569,10 +581,11 @@ char *normalise(const char *text)
 
 char *show_bytes(const unsigned char *p, size_t n)
 {
-	char *out = xrealloc(NULL, n * 4 + 3);
+	enum { SHOWN = 64 }; /* enough to see what is wrong; a message is not a dump */
+	char *out = xrealloc(NULL, SHOWN * 4 + 32);
 	size_t k = 0;
 	out[k++] = '"';
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < SHOWN; i++) {
 		if (p[i] == '\0')
 			k += (size_t)sprintf(out + k, "\\0");
 		else if (p[i] == '\n')
@@ -584,6 +597,8 @@ char *show_bytes(const unsigned char *p, size_t n)
 	}
 	out[k++] = '"';
 	out[k] = '\0';
+	if (n > SHOWN)
+		sprintf(out + k, " (+%zu more bytes)", n - SHOWN);
 	return out;
 }
 

@@ -87,6 +87,11 @@ void run_free(struct run_result *r);
 /* The command, or a pointer to the transcript when it is too long to show. */
 const char *short_command(const struct run_result *r);
 
+/* Fail the test as TIMEOUT or CRASH if the program did not finish normally (run_student does
+ * this itself unless the spec allows failure: then call it after the checks that still make
+ * sense on a partial trace). */
+void expect_finished(const struct run_result *r);
+
 /* The result's program exited normally with this status; else the test fails, saying why. */
 void expect_exit(const struct run_result *r, int status);
 
@@ -102,7 +107,7 @@ char *normalise(const char *text);
  * differing line. */
 void expect_stdout(const struct run_result *r, const char *expected);
 
-/* Printable form of bytes for messages: "hello\0\xff" */
+/* Printable form of (at most the first 64) bytes for messages: "hello\0\xff" */
 char *show_bytes(const unsigned char *p, size_t n);
 
 /* A seed for randomised cases: MSGLAB_SEED or a fresh one; noted in the transcript. */

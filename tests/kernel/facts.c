@@ -1129,3 +1129,36 @@ Test(facts, namespace_queues_private, .init = private_ipc_init, .timeout = 10)
 	cr_assert(ds.msg_qnum == 0, "the child's message landed in the parent's queue");
 	remove_queue(id);
 }
+
+/*
+ * A queue outlives the process that made it and the messages in it stay (unlike a pipe, which
+ * goes with its last descriptor): a child creates a keyed queue, sends, and exits; the parent
+ * then finds the queue by its key and receives the message.
+ */
+Test(facts, queue_outlives_its_creator, .init = private_ipc_init, .timeout = 10)
+{
+	const key_t key = 0x51ab1e;
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct {
+			long mtype;
+			char mtext[8];
+		} m = {1, "still"};
+		int id = msgget(key, IPC_CREAT | 0600);
+
+		_exit(id >= 0 && msgsnd(id, &m, 5, 0) == 0 ? 0 : 1);
+	}
+	cr_assert_eq(child_exit_code(pid), 0, "the child could not create the queue and send");
+	int id = msgget(key, 0);
+
+	cr_assert(id >= 0, "the queue went away with its creator: %s", strerror(errno));
+	struct {
+		long mtype;
+		char mtext[8];
+	} got;
+	cr_assert_eq(msgrcv(id, &got, sizeof got.mtext, 0, IPC_NOWAIT), 5,
+		     "the message did not survive its sender");
+	cr_assert(memcmp(got.mtext, "still", 5) == 0, "the message's bytes changed");
+	remove_queue(id);
+}
