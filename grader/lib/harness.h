@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 struct trace_call {
-	char call[8]; /* msgget, msgsnd, msgrcv, msgctl, fork */
+	char call[8]; /* msgget, msgsnd, msgrcv, msgctl, fork, wait, exit */
 	int pid, ppid;
 	long long t_us, dur_us;
 	unsigned key;	/* msgget */

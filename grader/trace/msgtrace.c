@@ -1,14 +1,19 @@
 /*
- * libmsgtrace.so: records every msgget, msgsnd, msgrcv, msgctl and fork of a program, without
+ * libmsgtrace.so: records every msgget, msgsnd, msgrcv, msgctl, fork and wait of a program, without
  * changing it (LD_PRELOAD). msglab-run passes a pipe in MSGTRACE_FD; each call becomes one line
  * written with a single write() of less than PIPE_BUF bytes, so lines of different processes
  * never interleave. Without MSGTRACE_FD the calls pass straight through.
+ *
+ * Each process's end is recorded too (call=exit), from exit() or a return from main (a
+ * destructor) or _exit(), so tests can tell whether a process had ended before some call;
+ * a process killed by a signal has no exit line.
  *
  * Line format (key=value, space separated, always in this order for a given call):
  *   call=msgsnd pid=P ppid=PP t_us=END dur_us=D msqid=Q msgsz=N flags=0xF mtype=T ret=R errno=E
  *        datalen=L data=HEX
  * msgrcv adds msgtyp=T and reports the mtype and data received; msgget has key= and flags=;
- * msgctl has cmd=; fork has ret= the child's pid. data holds at most MAX_DATA bytes.
+ * msgctl has cmd=; fork has ret= the child's pid; wait (wait, waitpid, waitid) has ret= the
+ * pid reaped. data holds at most MAX_DATA bytes.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -21,6 +26,7 @@
 #include <unistd.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/wait.h>
 
 #define MAX_DATA 1024
 
@@ -198,4 +204,77 @@ pid_t fork(void)
 	}
 	errno = err;
 	return ret;
+}
+
+static void trace_wait(long long t0, pid_t ret, int err)
+{
+	if (trace_fd >= 0 && ret != 0) {
+		struct line l;
+		start(&l, "wait", t0);
+		finish(&l, ret, err);
+	}
+}
+
+pid_t wait(int *status)
+{
+	static pid_t (*f)(int *);
+	if (!f)
+		f = (pid_t(*)(int *))real("wait");
+	long long t0 = now_us();
+	pid_t ret = f(status);
+	int err = errno;
+	trace_wait(t0, ret, err);
+	errno = err;
+	return ret;
+}
+
+pid_t waitpid(pid_t pid, int *status, int options)
+{
+	static pid_t (*f)(pid_t, int *, int);
+	if (!f)
+		f = (pid_t(*)(pid_t, int *, int))real("waitpid");
+	long long t0 = now_us();
+	pid_t ret = f(pid, status, options);
+	int err = errno;
+	trace_wait(t0, ret, err);
+	errno = err;
+	return ret;
+}
+
+int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
+{
+	static int (*f)(idtype_t, id_t, siginfo_t *, int);
+	if (!f)
+		f = (int (*)(idtype_t, id_t, siginfo_t *, int))real("waitid");
+	long long t0 = now_us();
+	int ret = f(idtype, id, infop, options);
+	int err = errno;
+	/* Only a real reaping counts: WNOWAIT leaves the child a zombie. */
+	if (!(options & WNOWAIT))
+		trace_wait(t0, ret == 0 && infop ? infop->si_pid : ret, err);
+	errno = err;
+	return ret;
+}
+
+__attribute__((destructor)) static void trace_exit(void)
+{
+	if (trace_fd >= 0) {
+		struct line l;
+		start(&l, "exit", now_us());
+		finish(&l, 0, 0);
+	}
+}
+
+void _exit(int status)
+{
+	static void (*f)(int);
+	if (!f)
+		f = (void (*)(int))real("_exit");
+	if (trace_fd >= 0) {
+		struct line l;
+		start(&l, "exit", now_us());
+		finish(&l, status, 0);
+	}
+	f(status);
+	__builtin_unreachable();
 }

@@ -133,6 +133,11 @@ Test(harness, trace_records_calls_exactly, .timeout = 30)
 	cr_expect_eq(snd->mtype, 7);
 	cr_expect_eq(snd->msgsz, 3);
 	cr_expect(snd->datalen == 3 && !memcmp(snd->data, "abc", 3), "sent bytes not recorded");
+	const struct trace_call *w = nth_call(&r, "wait", r.main_pid, 0);
+	cr_expect(w && w->ret == kids[0], "the parent's waitpid should be recorded with the child");
+	cr_expect(nth_call(&r, "exit", kids[0], 0), "the child's _exit should be recorded");
+	cr_expect(nth_call(&r, "exit", r.main_pid, 0), "the parent's return from main should be "
+						       "recorded");
 	const struct trace_call *rcv = nth_call(&r, "msgrcv", 0, 0);
 	cr_assert(rcv, "no msgrcv in the trace");
 	cr_expect_eq(rcv->msgtyp, -9);
