@@ -23,8 +23,6 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOLUTIONS = os.path.join(ROOT, "solutions")
-LABS = os.path.join(ROOT, "labs")
-RECORD = os.path.join(LABS, ".generated")
 
 
 class MarkerError(Exception):
@@ -89,19 +87,22 @@ def main():
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--write", action="store_true")
     p.add_argument("--force", action="store_true", help="overwrite edited files too")
+    p.add_argument("--labs", default=os.path.join(ROOT, "labs"), help="where skeletons go")
     args = p.parse_args()
+    labs_dir = args.labs
+    record_path = os.path.join(labs_dir, ".generated")
     try:
         files = generated()
     except MarkerError as e:
         print("skeleton: %s" % e, file=sys.stderr)
         return 1
     record = {}
-    if os.path.exists(RECORD):
-        with open(RECORD) as f:
+    if os.path.exists(record_path):
+        with open(record_path) as f:
             record = json.load(f)
     stale = []
     for rel, text in files.items():
-        path = os.path.join(LABS, rel)
+        path = os.path.join(labs_dir, rel)
         current = open(path).read() if os.path.exists(path) else None
         if current == text:
             continue
@@ -109,13 +110,13 @@ def main():
             stale.append(rel)
             continue
         if current is not None and record.get(rel) != digest(current) and not args.force:
-            print("skeleton: labs/%s has been edited since it was generated; left alone "
-                  "(make skeletons FORCE=1 overwrites it)" % rel, file=sys.stderr)
+            print("skeleton: %s has been edited since it was generated; left alone "
+                  "(make skeletons FORCE=1 overwrites it)" % path, file=sys.stderr)
             continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(text)
-        print("skeleton: wrote labs/%s" % rel)
+        print("skeleton: wrote %s" % path)
     if args.check:
         if stale or record != {rel: digest(t) for rel, t in files.items()}:
             print("skeleton: labs/ is out of date with solutions/ (%s): run make skeletons"
@@ -125,13 +126,13 @@ def main():
     # Record what labs/ holds now where it matches generation, so later edits are recognised.
     new_record = {}
     for rel, text in files.items():
-        path = os.path.join(LABS, rel)
+        path = os.path.join(labs_dir, rel)
         if os.path.exists(path) and open(path).read() == text:
             new_record[rel] = digest(text)
         elif rel in record:
             new_record[rel] = record[rel]
-    os.makedirs(LABS, exist_ok=True)
-    with open(RECORD, "w") as f:
+    os.makedirs(labs_dir, exist_ok=True)
+    with open(record_path, "w") as f:
         json.dump(new_record, f, indent=1, sort_keys=True)
         f.write("\n")
     return 0

@@ -65,6 +65,31 @@ def check_style():
     return "clang-format clean, cppcheck quiet"
 
 
+def check_skeleton_keeps_edits():
+    """make skeletons must never overwrite a student's edited lab unless forced."""
+    script = os.path.join(ROOT, "grader", "skeleton.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        labs_copy = os.path.join(tmp, "labs")
+        shutil.copytree(os.path.join(ROOT, "labs"), labs_copy)
+        lab = labs()[0]
+        edited = os.path.join(labs_copy, lab, program_of(lab) + ".c")
+        with open(edited, "a") as f:
+            f.write("/* the student's work */\n")
+        untouched = os.path.join(labs_copy, lab, "Makefile")
+        os.remove(untouched)
+        p = run([sys.executable, script, "--write", "--labs", labs_copy])
+        with open(edited) as f:
+            kept = f.read().endswith("/* the student's work */\n")
+        if p.returncode or not kept or "left alone" not in p.stderr or not os.path.exists(untouched):
+            raise Failed("make skeletons overwrote an edited file or did not restore a missing one:"
+                         "\n" + p.stdout + p.stderr)
+        p = run([sys.executable, script, "--write", "--force", "--labs", labs_copy])
+        with open(edited) as f:
+            if "the student's work" in f.read():
+                raise Failed("make skeletons FORCE=1 did not overwrite the edited file")
+    return "make skeletons leaves edited files alone unless FORCE=1"
+
+
 def check_compiles():
     for lab in labs():
         for tree, what in (("solutions", "solution"), ("labs", "skeleton")):
@@ -268,7 +293,7 @@ def sandboxed_processes():
 
 
 def main():
-    checks = [check_generated, check_style, check_compiles, check_kernel_facts, check_model, check_harness,
+    checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles, check_kernel_facts, check_model, check_harness,
               check_reference, check_reference_fallback, check_skeletons, check_variants, check_bad_submissions, check_layout]
     queues_before = host_queues()
     failed = 0
