@@ -63,41 +63,41 @@ check-style:
 
 build/bin/msglab-run: grader/sandbox/msglab-run.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
 
 build/asan/bin/msglab-run: grader/sandbox/msglab-run.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $<
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@.tmp $< && mv $@.tmp $@
 
 # Never sanitized: the ASan runtime cannot be preloaded into programs built without it.
 build/lib/libmsgtrace.so build/asan/lib/libmsgtrace.so: grader/trace/msgtrace.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
+	$(CC) $(CFLAGS) -shared -fPIC -o $@.tmp $< -ldl && mv $@.tmp $@
 
 build/asan/tests/harness: tests/harness/harness_tests.c $(HARNESS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -o $@ $(filter %.c,$^) $(CRITERION)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 
 build/asan/tests/facts: tests/kernel/facts.c tests/kernel/private_ipc.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $< $(CRITERION)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@.tmp $< $(CRITERION) && mv $@.tmp $@
 
 build/asan/tests/model: tests/kernel/model_vs_kernel.c tests/kernel/private_ipc.h \
 		grader/02-typed-selection/model.c grader/02-typed-selection/model.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/02-typed-selection -o $@ $(filter %.c,$^) $(CRITERION)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/02-typed-selection -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 
 build/tests/misbehave: tests/harness/misbehave.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
 
 build/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Igrader/lib -Igrader/$* -o $@ $(filter %.c,$^) $(CRITERION)
+	$(CC) $(CFLAGS) -Igrader/lib -Igrader/$* -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 
 build/asan/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -Igrader/$* -o $@ $(filter %.c,$^) $(CRITERION)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -Igrader/$* -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 
 clean:
 	rm -rf build results

@@ -12,6 +12,7 @@ import concurrent.futures
 import difflib
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -289,6 +290,8 @@ def print_report(results, args, style, out):
                      else " SUBMISSION=" + relative(args.submission),
                      relative(t["transcript"])), file=out)
         print("  %s %d/%d\n" % (style("subtotal", "1"), lab_total, lab_possible), file=out)
+    print("Randomised cases used seed %s (replay: make grade SEED=%s)." % (args.seed, args.seed),
+          file=out)
     verdict = "full marks" if total == possible else "%d point%s to find" % (
         possible - total, "" if possible - total == 1 else "s")
     print(style("Total: %d/%d (%s)" % (total, possible, verdict), "1"), file=out)
@@ -352,6 +355,9 @@ def main():
     if args.test and not args.lab:
         p.error("--test needs --lab")
     args.submission = os.path.abspath(args.submission)
+    args.build = os.path.abspath(args.build)
+    # One seed for the whole run, shown in the report, so any randomised failure can be replayed.
+    args.seed = args.seed or str(random.SystemRandom().randint(1, 999999))
     args.results_dir = os.path.abspath(args.results_dir)
     style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     start = time.monotonic()
@@ -361,8 +367,7 @@ def main():
             raise GraderError("no submission folder %s" % args.submission)
         with Session(args.build) as session:
             env = session.env
-            if args.seed:
-                env["MSGLAB_SEED"] = args.seed
+            env["MSGLAB_SEED"] = args.seed
             if env["MSGLAB_MODE"] == "fallback":
                 print(style("FALLBACK MODE: %s. Tests that need a private IPC namespace are "
                             "skipped; leaks are found from the call trace; do not grade in "
