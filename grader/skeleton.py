@@ -58,6 +58,20 @@ def strip_solution(text, where):
     return "".join(out)
 
 
+def without_markers(text):
+    """The solution as a student would finish it: markers and skeleton stand-ins dropped."""
+    out, in_skeleton = [], False
+    for line in text.splitlines(keepends=True):
+        marker = line.strip()
+        if marker == "//@ skeleton:":
+            in_skeleton = True
+        elif marker == "//@ end":
+            in_skeleton = False
+        elif not in_skeleton and not marker.startswith("//@ student:"):
+            out.append(line)
+    return "".join(out)
+
+
 def generated():
     """{path relative to labs/: content} for every file the solutions generate."""
     files = {}

@@ -1,6 +1,7 @@
 """Buggy variants of the reference solutions, for testing the grader.
 
-tests/buggy/LAB/NAME.variant describes a bug as edits to solutions/LAB/PROGRAM.c:
+tests/buggy/LAB/NAME.variant describes a bug as edits to solutions/LAB/PROGRAM.c (without its
+//@ markers and skeleton stand-ins, as a student would have finished it):
 
     /* What the bug is.
      * fails: test_a test_b */
@@ -15,8 +16,11 @@ buggy PROGRAM.c with the same "fails:" line. A variant must fail exactly the tes
 """
 import os
 import re
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grader"))
+from skeleton import without_markers  # noqa: E402
 
 
 class VariantError(Exception):
@@ -51,7 +55,7 @@ def variants(lab, program):
     if not os.path.isdir(folder):
         return []
     with open(os.path.join(ROOT, "solutions", lab, program + ".c")) as f:
-        solution = f.read()
+        solution = without_markers(f.read())
     found = []
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)

@@ -19,30 +19,6 @@
 
 static const char *const three[] = {"hello", "big world", "a third, longer message!", NULL};
 
-/* Lines of stdout that start with prefix, prefix removed, as a NULL-terminated array. */
-static char **lines_with(const char *out, const char *prefix, int *count)
-{
-	char **lines = calloc(strlen(out) + 2, sizeof *lines);
-	cr_assert(lines, "grader error: out of memory");
-	int n = 0;
-	size_t pl = strlen(prefix);
-	for (const char *p = out; *p;) {
-		size_t len = strcspn(p, "\n");
-		if (!strncmp(p, prefix, pl))
-			lines[n++] = strndup(p + pl, len - pl);
-		p += len + (p[len] == '\n');
-	}
-	*count = n;
-	return lines;
-}
-
-static void free_lines(char **lines)
-{
-	for (char **l = lines; *l; l++)
-		free(*l);
-	free(lines);
-}
-
 /* The successful msgsnd/msgrcv calls carrying text messages, in trace order. */
 static int text_calls(const struct run_result *r, const char *call, const struct trace_call **out,
 		      int max)
@@ -61,17 +37,17 @@ Test(lab, received_lines, .timeout = 60)
 {
 	struct run_result r;
 	run_student(&(struct run_spec){.args = three}, &r);
-	int n;
-	char **got = lines_with(r.out, "received: ", &n);
+	size_t n;
+	char **got = text_lines(r.out, "received: ", &n);
 	if (n == 0)
 		cr_assert_fail("no \"received: \" line on stdout; %s",
 			       count_calls(&r, "msgrcv", 0)
 				   ? "msgrcv was called, but nothing printed"
 				   : "no process ever called msgrcv");
-	cr_expect_eq(n, 3, "expected 3 \"received: \" lines (one per message), got %d", n);
-	for (int i = 0; i < n && i < 3; i++)
+	cr_expect_eq(n, (size_t)3, "expected 3 \"received: \" lines (one per message), got %zu", n);
+	for (size_t i = 0; i < n && i < 3; i++)
 		cr_expect_str_eq(got[i], three[i],
-				 "message %d: expected \"received: %s\", got \"received: %s\"",
+				 "message %zu: expected \"received: %s\", got \"received: %s\"",
 				 i + 1, three[i], got[i]);
 	expect_exit(&r, 0);
 	free_lines(got);
@@ -84,17 +60,17 @@ Test(lab, parent_lines, .timeout = 60)
 	struct run_result r;
 	run_student(&(struct run_spec){.args = three}, &r);
 	char *out = normalise(r.out);
-	int created, removed;
-	char **c = lines_with(out, "queue <id> created", &created);
-	char **d = lines_with(out, "queue <id> removed", &removed);
-	cr_expect_eq(created, 1, "\"queue ID created\" appears %d times on stdout, expected once%s",
-		     created,
+	size_t created, removed;
+	char **c = text_lines(out, "queue <id> created", &created);
+	char **d = text_lines(out, "queue <id> removed", &removed);
+	cr_expect_eq(created, (size_t)1,
+		     "\"queue ID created\" appears %zu times on stdout, expected once%s", created,
 		     created > 1 ? ": the parent printed it before fork() without fflush(stdout); "
 				   "stdout is a pipe here, so fully buffered, and each child that "
 				   "exits flushes its own copy of the buffer"
 				 : "");
-	cr_expect_eq(removed, 1, "\"queue ID removed\" appears %d times on stdout, expected once",
-		     removed);
+	cr_expect_eq(removed, (size_t)1,
+		     "\"queue ID removed\" appears %zu times on stdout, expected once", removed);
 	if (created == 1)
 		cr_expect(!strncmp(out, "queue <id> created\n", 19),
 			  "\"queue ID created\" must be the first line: print it before forking");

@@ -128,28 +128,6 @@ static void run_mode(const char *mode, long n, const struct batch *b, bool allow
 
 /* ---- reading the output ---- */
 
-/* The lines of stdout (without newlines), NULL-terminated; *count of them. */
-static char **split_lines(const char *out, size_t *count)
-{
-	char **lines = calloc(strlen(out) + 2, sizeof *lines);
-	cr_assert(lines, "grader error: out of memory");
-	size_t n = 0;
-	for (const char *p = out; *p;) {
-		size_t len = strcspn(p, "\n");
-		lines[n++] = strndup(p, len);
-		p += len + (p[len] == '\n');
-	}
-	*count = n;
-	return lines;
-}
-
-static void free_lines(char **lines)
-{
-	for (char **l = lines; *l; l++)
-		free(*l);
-	free(lines);
-}
-
 static bool is_left_line(const char *line)
 {
 	return strncmp(line, "left:", 5) == 0;
@@ -159,7 +137,7 @@ static bool is_left_line(const char *line)
 static char **message_lines(const struct run_result *r, size_t *count)
 {
 	size_t n;
-	char **lines = split_lines(r->out, &n);
+	char **lines = text_lines(r->out, "", &n);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (is_left_line(lines[i]))
@@ -267,11 +245,7 @@ static void check_order(const struct run_result *r, const struct batch *b, long 
 		k += (size_t)sprintf(actual + k, "%s\n", lines[i]);
 
 	if (strcmp(expected, actual) != 0) {
-		char name[64];
-		snprintf(name, sizeof name, "%s.expected", r->label);
-		keep_file(name, expected, strlen(expected));
-		snprintf(name, sizeof name, "%s.actual", r->label);
-		keep_file(name, actual, strlen(actual));
+		keep_comparison(r, expected, actual);
 		for (size_t i = 0; i < want || i < got; i++) {
 			char line[TEXT_MAX + 32], why[160];
 			if (i < want)
@@ -547,7 +521,7 @@ Test(lab, leftover_count, .timeout = 60)
 	cr_assert(count_calls(&r, "msgrcv", 0) > 0, "`%s`: no process called msgrcv%s (%s)",
 		  short_command(&r), stderr_note(&r), replay());
 	size_t nlines;
-	char **lines = split_lines(r.out, &nlines);
+	char **lines = text_lines(r.out, "", &nlines);
 	size_t nleft = 0;
 	for (size_t i = 0; i < nlines; i++)
 		nleft += is_left_line(lines[i]);
@@ -686,7 +660,7 @@ Test(lab, bad_line, .timeout = 60)
 		  "(%s)",
 		  short_command(&r), k, line, want, replay());
 	size_t nlines;
-	char **lines = split_lines(r.out, &nlines);
+	char **lines = text_lines(r.out, "", &nlines);
 	for (size_t i = 0; i < nlines; i++)
 		if (is_left_line(lines[i]))
 			cr_expect_fail(

@@ -602,15 +602,46 @@ char *show_bytes(const unsigned char *p, size_t n)
 	return out;
 }
 
+char **text_lines(const char *text, const char *prefix, size_t *count)
+{
+	char **lines = calloc(strlen(text) + 2, sizeof *lines);
+	if (!lines)
+		cr_assert_fail("grader error: out of memory");
+	size_t n = 0, pl = strlen(prefix);
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (!strncmp(p, prefix, pl) && len >= pl) {
+			lines[n] = strndup(p + pl, len - pl);
+			if (!lines[n++])
+				cr_assert_fail("grader error: out of memory");
+		}
+		p += len + (p[len] == '\n');
+	}
+	*count = n;
+	return lines;
+}
+
+void free_lines(char **lines)
+{
+	for (char **l = lines; *l; l++)
+		free(*l);
+	free(lines);
+}
+
+void keep_comparison(const struct run_result *r, const char *expected, const char *actual)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s.expected", r->label);
+	keep_file(name, expected, strlen(expected));
+	snprintf(name, sizeof name, "%s.actual", r->label);
+	keep_file(name, actual, strlen(actual));
+}
+
 void expect_stdout(const struct run_result *r, const char *expected)
 {
 	char *actual = normalise(r->out);
 	if (strcmp(actual, expected) != 0) {
-		char name[64];
-		snprintf(name, sizeof name, "%s.expected", r->label);
-		keep_file(name, expected, strlen(expected));
-		snprintf(name, sizeof name, "%s.actual", r->label);
-		keep_file(name, actual, strlen(actual));
+		keep_comparison(r, expected, actual);
 		/* Name the first line that differs; the driver shows the whole diff. */
 		const char *a = actual, *e = expected;
 		int line = 1;

@@ -107,6 +107,15 @@ char *normalise(const char *text);
  * differing line. */
 void expect_stdout(const struct run_result *r, const char *expected);
 
+/* The lines of text that start with prefix ("" for all), prefix and newline removed, as a
+ * NULL-terminated array; *count of them. Free with free_lines. */
+char **text_lines(const char *text, const char *prefix, size_t *count);
+void free_lines(char **lines);
+
+/* Keep expected and actual output in the transcript (LABEL.expected, LABEL.actual): the
+ * driver shows their diff under the failure. */
+void keep_comparison(const struct run_result *r, const char *expected, const char *actual);
+
 /* Printable form of (at most the first 64) bytes for messages: "hello\0\xff" */
 char *show_bytes(const unsigned char *p, size_t n);
 
