@@ -15,9 +15,14 @@ PYTHON   ?= python3
 
 LABS      := $(patsubst grader/%/rubric.json,%,$(wildcard grader/*/rubric.json))
 HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/harness.h
-TOOLS     := build/bin/msglab-run build/lib/libmsgtrace.so $(LABS:%=build/grader/%/tests)
+# Programs a lab's tests run inside the sandbox (grader/LAB/tools/NAME.c): never sanitized.
+LAB_TOOL_SRC := $(wildcard grader/*/tools/*.c)
+LAB_TOOLS := $(patsubst grader/%.c,build/grader/%,$(LAB_TOOL_SRC))
+ASAN_LAB_TOOLS := $(patsubst grader/%.c,build/asan/grader/%,$(LAB_TOOL_SRC))
+TOOLS     := build/bin/msglab-run build/lib/libmsgtrace.so $(LABS:%=build/grader/%/tests) \
+	$(LAB_TOOLS)
 ASAN_TOOLS := build/asan/bin/msglab-run build/asan/lib/libmsgtrace.so \
-	$(LABS:%=build/asan/grader/%/tests)
+	$(LABS:%=build/asan/grader/%/tests) $(ASAN_LAB_TOOLS)
 SELFTESTS := build/asan/tests/harness build/asan/tests/facts build/asan/tests/model \
 	build/tests/misbehave
 
@@ -73,6 +78,14 @@ build/asan/bin/msglab-run: grader/sandbox/msglab-run.c
 build/lib/libmsgtrace.so build/asan/lib/libmsgtrace.so: grader/trace/msgtrace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -fPIC -o $@.tmp $< -ldl && mv $@.tmp $@
+
+$(LAB_TOOLS): build/grader/%: grader/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Igrader/lib -I$(<D)/.. -o $@.tmp $< && mv $@.tmp $@
+
+$(ASAN_LAB_TOOLS): build/asan/grader/%: grader/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Igrader/lib -I$(<D)/.. -o $@.tmp $< && mv $@.tmp $@
 
 build/asan/tests/harness: tests/harness/harness_tests.c $(HARNESS)
 	@mkdir -p $(@D)

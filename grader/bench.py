@@ -59,8 +59,8 @@ def main():
     programs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for lab in grade.find_labs(None):
-            program = grade.load_rubric(lab)["program"]
-            ok, message = grade.build(os.path.join(ROOT, "solutions", lab), program,
+            programs = grade.programs_of(grade.load_rubric(lab))
+            ok, message = grade.build(os.path.join(ROOT, "solutions", lab), programs,
                                       os.path.join(tmp, lab))
             if not ok:
                 sys.exit("bench: %s" % message)

@@ -79,21 +79,35 @@ def load_rubric(lab):
     return rubric
 
 
-def build(lab_dir, program, out_dir):
-    """Compile every .c file of lab_dir into out_dir/program. Returns (ok, compiler output)."""
+def programs_of(rubric):
+    """{program: its sources, or None for every .c file of the lab}, the main program first."""
+    if "programs" in rubric:
+        return rubric["programs"]
+    return {rubric["program"]: None}
+
+
+def build(lab_dir, programs, out_dir):
+    """Compile each program of the lab into out_dir. Returns (ok, compiler output)."""
     if not os.path.isdir(lab_dir):
         return False, "no folder %s: a submission holds one folder per lab, named like labs/" % lab_dir
-    sources = sorted(f for f in os.listdir(lab_dir) if f.endswith(".c"))
-    if not sources:
-        return False, "no .c file in %s" % lab_dir
+    every_c = sorted(f for f in os.listdir(lab_dir) if f.endswith(".c"))
     os.makedirs(out_dir, exist_ok=True)
-    cmd = ["cc"] + STUDENT_CFLAGS + ["-o", os.path.join(out_dir, program)] + sources
-    try:
-        proc = subprocess.run(cmd, cwd=lab_dir, capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return False, "the compiler took more than 120 s"
-    message = (" ".join(shlex.quote(c) for c in cmd) + "\n" + proc.stdout + proc.stderr).strip()
-    return proc.returncode == 0, message
+    messages = []
+    for program, sources in programs.items():
+        sources = sources or every_c
+        missing = [f for f in sources if not os.path.isfile(os.path.join(lab_dir, f))]
+        if missing or not sources:
+            return False, "%s: missing %s" % (lab_dir, ", ".join(missing) or "any .c file")
+        cmd = ["cc"] + STUDENT_CFLAGS + ["-o", os.path.join(out_dir, program)] + sources
+        try:
+            proc = subprocess.run(cmd, cwd=lab_dir, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return False, "the compiler took more than 120 s"
+        messages.append((" ".join(shlex.quote(c) for c in cmd) + "\n" + proc.stdout +
+                         proc.stderr).strip())
+        if proc.returncode:
+            return False, "\n".join(messages)
+    return True, "\n".join(messages)
 
 
 def run_tests(lab, env, results_dir, test_filter):
@@ -171,7 +185,8 @@ def first_command(test_dir):
 def grade_lab(lab, args, env, tmp):
     """Build and test one lab; returns its result as a dict (never raises for student faults)."""
     rubric = load_rubric(lab)
-    program = rubric["program"]
+    programs = programs_of(rubric)
+    program = next(iter(programs))
     results_dir = os.path.join(args.results_dir, lab)
     shutil.rmtree(results_dir, ignore_errors=True)
     os.makedirs(results_dir)
@@ -179,15 +194,15 @@ def grade_lab(lab, args, env, tmp):
     if args.test and not tests:
         raise GraderError("lab %s has no test %r; its tests are: %s"
                           % (lab, args.test, ", ".join(t["name"] for t in rubric["tests"])))
-    result = {"lab": lab, "title": rubric["title"], "program": program, "tests": [],
+    result = {"lab": lab, "title": rubric["title"], "program": ", ".join(programs), "tests": [],
               "build_error": None, "warnings": ""}
     sub_dir = os.path.join(args.submission, lab)
-    ok, message = build(sub_dir, program, os.path.join(tmp, "submission", lab))
+    ok, message = build(sub_dir, programs, os.path.join(tmp, "submission", lab))
     if not ok:
         result["build_error"] = message
     elif "warning:" in message:
         result["warnings"] = message
-    ref_ok, ref_message = build(os.path.join(ROOT, "solutions", lab), program,
+    ref_ok, ref_message = build(os.path.join(ROOT, "solutions", lab), programs,
                                 os.path.join(tmp, "reference", lab))
     if not ref_ok:
         raise GraderError("the reference solution of %s does not build:\n%s" % (lab, ref_message))
@@ -196,6 +211,11 @@ def grade_lab(lab, args, env, tmp):
         lab_env = dict(env,
                        MSGLAB_PROGRAM=os.path.join(tmp, "submission", lab, program),
                        MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program))
+        tools = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tools")
+        if os.path.isdir(tools):
+            # Run inside the sandbox as another user: copied where it can reach them.
+            lab_env["MSGLAB_TOOLS"] = os.path.join(tmp, "tools", lab)
+            shutil.copytree(tools, lab_env["MSGLAB_TOOLS"], dirs_exist_ok=True)
         entries = run_tests(lab, lab_env, results_dir, args.test)
         unknown = set(entries) - {t["name"] for t in rubric["tests"]}
         if unknown:

@@ -45,7 +45,7 @@ def labs():
 
 
 def program_of(lab):
-    return grade.load_rubric(lab)["program"]
+    return next(iter(grade.programs_of(grade.load_rubric(lab))))
 
 
 def check_generated():
@@ -188,12 +188,13 @@ def check_skeletons():
     return "skeletons: 0 points on every lab, no grader error"
 
 
-def check_variant(lab, name, source, expected):
+def check_variant(lab, name, files, expected):
     with tempfile.TemporaryDirectory() as tmp:
         folder = os.path.join(tmp, lab)
         os.makedirs(folder)
-        with open(os.path.join(folder, program_of(lab) + ".c"), "w") as f:
-            f.write(source)
+        for file_name, text in files.items():
+            with open(os.path.join(folder, file_name), "w") as f:
+                f.write(text)
         _, summary = grade_run(tmp, lab=lab)
     failed = {t["name"] for t in summary[0]["tests"] if t["status"] != "PASS"}
     if failed != expected:
@@ -255,7 +256,8 @@ def check_bad_submissions():
                     summary = json.load(f)
         for r in summary:
             statuses = {t["status"] for t in r["tests"]}
-            if r["lab"] == lab and (statuses != {expected} or (test is None) != bool(r["build_error"])):
+            compiled = not r["build_error"]
+            if r["lab"] == lab and (statuses != {expected} or (test is None) == compiled):
                 raise Failed("a submission that %s: expected %s, got %s" % (name, expected, statuses))
             if r["lab"] != lab and statuses != {"PASS"}:
                 raise Failed("a submission that %s: lab %s was not graded" % (name, r["lab"]))
@@ -293,8 +295,10 @@ def sandboxed_processes():
 
 
 def main():
-    checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles, check_kernel_facts, check_model, check_harness,
-              check_reference, check_reference_fallback, check_skeletons, check_variants, check_bad_submissions, check_layout]
+    checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
+              check_kernel_facts, check_model, check_harness, check_reference,
+              check_reference_fallback, check_skeletons, check_variants, check_bad_submissions,
+              check_layout]
     queues_before = host_queues()
     failed = 0
     start = time.monotonic()

@@ -11,8 +11,10 @@ tests/buggy/LAB/NAME.variant describes a bug as edits to solutions/LAB/PROGRAM.c
     the buggy lines
     //@@ end
 
-(more replace/with pairs may follow before //@@ end). tests/buggy/LAB/NAME.c is a whole
-buggy PROGRAM.c with the same "fails:" line. A variant must fail exactly the tests it lists.
+(more replace/with pairs may follow before //@@ end). A line "file: NAME.c" in the header edits
+that file of the solution instead of PROGRAM.c (for labs of several files). The variant's
+submission is the whole solution folder with that one file changed. A variant must fail exactly
+the tests it lists.
 """
 import os
 import re
@@ -49,24 +51,35 @@ def apply_edits(solution, text, where):
     return solution
 
 
+def solution_files(lab):
+    """{file name: content} of the lab's solution, as a student would have finished it."""
+    folder = os.path.join(ROOT, "solutions", lab)
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name)) as f:
+            text = f.read()
+        files[name] = without_markers(text) if name.endswith((".c", ".h")) else text
+    return files
+
+
 def variants(lab, program):
-    """[(name, source of PROGRAM.c, set of tests it must fail)] for one lab."""
+    """[(name, {file: content} of the buggy submission, set of tests it must fail)]."""
     folder = os.path.join(ROOT, "tests", "buggy", lab)
     if not os.path.isdir(folder):
         return []
-    with open(os.path.join(ROOT, "solutions", lab, program + ".c")) as f:
-        solution = without_markers(f.read())
     found = []
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
+        if not name.endswith(".variant"):
+            continue
         with open(path) as f:
             text = f.read()
         where = os.path.relpath(path, ROOT)
-        if name.endswith(".variant"):
-            source = apply_edits(solution, text, where)
-        elif name.endswith(".c"):
-            source = text
-        else:
-            continue
-        found.append((os.path.splitext(name)[0], source, expected_failures(text, where)))
+        files = solution_files(lab)
+        m = re.search(r"^\s*(?:/\*|\*|//)?\s*file:\s*(\S+)", text[:text.find("//@@")], re.M)
+        target = m.group(1) if m else program + ".c"
+        if target not in files:
+            raise VariantError("%s: the solution has no %s" % (where, target))
+        files[target] = apply_edits(files[target], text, where)
+        found.append((os.path.splitext(name)[0], files, expected_failures(text, where)))
     return found

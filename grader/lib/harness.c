@@ -260,10 +260,82 @@ static void parse_report(const char *text, struct run_result *r)
 	}
 }
 
-/* Run program in the sandbox; its files are named dir/label.*. */
-static void sandbox(const char *program, const struct run_spec *spec, double timeout_ms,
+/* text with every {bin} and {tools} replaced; malloc'd. */
+static char *substitute(const char *text, const char *bin, const char *tools)
+{
+	size_t size;
+	char *out;
+	FILE *f = open_memstream(&out, &size);
+	if (!f)
+		cr_assert_fail("grader error: out of memory");
+	for (const char *p = text; *p;) {
+		if (!strncmp(p, "{bin}", 5)) {
+			fputs(bin, f);
+			p += 5;
+		} else if (!strncmp(p, "{tools}", 7)) {
+			fputs(tools, f);
+			p += 7;
+		} else {
+			fputc(*p++, f);
+		}
+	}
+	if (fclose(f) != 0)
+		cr_assert_fail("grader error: out of memory");
+	return out;
+}
+
+/* What to run for a spec: the submission's programs, or with reference, the reference's. */
+struct invocation {
+	char *program, *setup;
+	char *args[64];
+};
+
+static void dir_of(const char *path, char *out, size_t size)
+{
+	snprintf(out, size, "%s", path);
+	char *slash = strrchr(out, '/');
+	if (slash)
+		*slash = '\0';
+}
+
+/* Returns false when there is nothing to compare with (a reference run of a fixed program). */
+static bool resolve(const struct run_spec *spec, bool reference, struct invocation *inv)
+{
+	char bin[4096], program[4300];
+	const char *main_program = need_env(reference ? "MSGLAB_REFERENCE" : "MSGLAB_PROGRAM");
+	dir_of(main_program, bin, sizeof bin);
+	const char *tools = getenv("MSGLAB_TOOLS") ? getenv("MSGLAB_TOOLS") : "";
+	if (spec->tool)
+		snprintf(program, sizeof program, "%s/%s", need_env("MSGLAB_TOOLS"), spec->tool);
+	else if (spec->program && strchr(spec->program, '/')) {
+		if (reference)
+			return false;
+		snprintf(program, sizeof program, "%s", spec->program);
+	} else if (spec->program)
+		snprintf(program, sizeof program, "%s/%s", bin, spec->program);
+	else
+		snprintf(program, sizeof program, "%s", main_program);
+	memset(inv, 0, sizeof *inv);
+	inv->program = substitute(program, bin, tools);
+	inv->setup = spec->setup ? substitute(spec->setup, bin, tools) : NULL;
+	for (int i = 0; spec->args && spec->args[i] && i < 63; i++)
+		inv->args[i] = substitute(spec->args[i], bin, tools);
+	return true;
+}
+
+static void free_invocation(struct invocation *inv)
+{
+	free(inv->program);
+	free(inv->setup);
+	for (int i = 0; inv->args[i]; i++)
+		free(inv->args[i]);
+}
+
+/* Run the invocation in the sandbox; its files are named dir/label.*. */
+static void sandbox(const struct invocation *inv, const struct run_spec *spec, double timeout_ms,
 		    const char *dir, const char *label, struct run_result *r)
 {
+	const char *program = inv->program;
 	char workdir[4096], path[4300], timeout[32];
 	snprintf(workdir, sizeof workdir, "%s/run-XXXXXX", need_env("MSGLAB_TMP"));
 	if (!mkdtemp(workdir) || chmod(workdir, 0777) != 0)
@@ -300,10 +372,16 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 		argv[n++] = "-s";
 		argv[n++] = spec->sysctl[i];
 	}
+	if (inv->setup) {
+		argv[n++] = "-x";
+		argv[n++] = inv->setup;
+	}
+	if (spec->other_user)
+		argv[n++] = "-O";
 	argv[n++] = "--";
 	argv[n++] = program;
-	for (int i = 0; spec->args && spec->args[i] && n < 63; i++)
-		argv[n++] = spec->args[i];
+	for (int i = 0; inv->args[i] && n < 63; i++)
+		argv[n++] = inv->args[i];
 	argv[n] = NULL;
 
 	pid_t pid = fork();
@@ -376,13 +454,17 @@ static void sandbox(const char *program, const struct run_spec *spec, double tim
 		fputc(' ', cmd);
 	}
 	fprintf(cmd, "./%s", base ? base + 1 : program);
-	for (int i = 0; spec->args && spec->args[i]; i++)
-		quote(cmd, spec->args[i]);
+	for (int i = 0; inv->args[i]; i++)
+		quote(cmd, inv->args[i]);
 	if (spec->input)
 		fprintf(cmd, " < %s", in_path);
 	fputs(" | cat", cmd);
 	for (int i = 0; i < 4 && spec->sysctl[i]; i++)
 		fprintf(cmd, "   # with kernel.%s", spec->sysctl[i]);
+	if (inv->setup)
+		fprintf(cmd, "   # after: %s", inv->setup);
+	if (spec->other_user)
+		fputs("   # as another user than the setup", cmd);
 	if (fclose(cmd) != 0)
 		cr_assert_fail("grader error: out of memory");
 }
@@ -401,15 +483,16 @@ static double calibrated_timeout(const struct run_spec *spec)
 	const char *floor_env = getenv("MSGLAB_TIMEOUT_FLOOR_MS");
 	double floor_ms = floor_env && *floor_env ? atof(floor_env) : DEFAULT_FLOOR_MS;
 	const char *ref = getenv("MSGLAB_REFERENCE");
-	if (!ref || !*ref || spec->program)
+	struct invocation inv;
+	if (!ref || !*ref || !resolve(spec, true, &inv))
 		return floor_ms;
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/ref-XXXXXX", need_env("MSGLAB_TMP"));
 	if (!mkdtemp(dir))
 		cr_assert_fail("grader error: mkdtemp: %s", strerror(errno));
 	struct run_result r;
-	struct run_spec quiet = *spec;
-	sandbox(ref, &quiet, REFERENCE_TIMEOUT_MS, dir, "reference", &r);
+	sandbox(&inv, spec, REFERENCE_TIMEOUT_MS, dir, "reference", &r);
+	free_invocation(&inv);
 	if (r.timed_out)
 		cr_assert_fail("grader error: the reference solution timed out on this case");
 	double t = r.wall_ms * TIMEOUT_FACTOR;
@@ -450,11 +533,17 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 			     "none (fallback mode)",
 			     spec->sysctl[0]);
 	}
+	if (spec->other_user && geteuid() != 0) {
+		mark_outcome("SKIP");
+		cr_skip_test("needs a second user, which only a grader run as root can have");
+	}
 	char label[32];
 	snprintf(label, sizeof label, "run%d", ++runs);
 	double timeout_ms = calibrated_timeout(spec);
-	const char *program = spec->program ? spec->program : need_env("MSGLAB_PROGRAM");
-	sandbox(program, spec, timeout_ms, transcript_dir(), label, r);
+	struct invocation inv;
+	resolve(spec, false, &inv);
+	sandbox(&inv, spec, timeout_ms, transcript_dir(), label, r);
+	free_invocation(&inv);
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
 	keep_file(cmd_file, r->command, strlen(r->command));

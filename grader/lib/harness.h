@@ -6,7 +6,9 @@
  * The driver (grade.py) passes everything through the environment, because Criterion re-executes
  * test processes and globals set in main() are lost:
  *   MSGLAB_RUN        the msglab-run binary
- *   MSGLAB_PROGRAM    the submitted program; MSGLAB_REFERENCE the reference solution's
+ *   MSGLAB_PROGRAM    the submitted (first) program; MSGLAB_REFERENCE the reference solution's;
+ *                     a lab's other programs are in the same folders
+ *   MSGLAB_TOOLS      the lab's grader tools (grader/LAB/tools/NAME.c), built
  *   MSGLAB_TRACELIB   libmsgtrace.so
  *   MSGLAB_TMP        a directory the sandboxed program may reach (0755 all the way up)
  *   MSGLAB_RESULTS    where each test keeps its transcript (one folder per test)
@@ -71,14 +73,21 @@ struct run_result {
 };
 
 struct run_spec {
+	const char *program;	 /* one of the lab's programs by name (default: its first), or a
+				    path: a fixed program, with no reference to calibrate against */
+	const char *tool;	 /* or: a grader tool of the lab (grader/LAB/tools/NAME.c) */
 	const char *const *args; /* arguments after the program name; NULL-terminated */
 	const char *input;	 /* standard input; NULL for /dev/null */
 	const char *sysctl[4];	 /* NAME=VALUE for /proc/sys/kernel in the private namespace */
 	const char *env[4];	 /* NAME=VALUE added to the program's environment */
+	const char *setup;	 /* shell command run first in the same sandbox, untraced */
+	bool other_user;	 /* run the program as another user than setup (skipped unless
+				    the grader runs as root) */
 	const char *make_file;	 /* create this (empty) file in the working directory first */
-	bool allow_failure;	 /* the caller checks timeout/crash itself */
-	const char *program;	 /* another program than MSGLAB_PROGRAM (tests of the harness) */
+	bool allow_failure;	 /* the caller checks timeout/crash itself (expect_finished) */
 };
+/* In program, tool, args and setup, {bin} stands for the folder of the programs being graded
+ * (the reference's, when calibrating) and {tools} for the lab's tools. */
 
 /* Run the program; unless spec->allow_failure, a timeout or crash ends the test (TIMEOUT/CRASH). */
 void run_student(const struct run_spec *spec, struct run_result *r);

@@ -30,6 +30,7 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
@@ -38,12 +39,17 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#define TRACE_FD     1000 /* where the trace library finds its pipe; high to stay out of the way */
-#define EXIT_TIMEOUT 124
-#define EXIT_SANDBOX 125
-#define MAX_SYSCTL   8
-#define MAX_PROCS    64
-#define BASE_UID     4000000 /* unprivileged uid for programs when we run as root */
+#define TRACE_FD	 1000 /* where the trace library finds its pipe; high to stay out of the way */
+#define EXIT_TIMEOUT	 124
+#define EXIT_SANDBOX	 125
+#define MAX_SYSCTL	 8
+#define MAX_PROCS	 64
+#define BASE_UID	 4000000 /* unprivileged uids for programs when we run as root... */
+#define OTHER_UID_OFFSET 1000000 /* ...and for the other user (-O) */
+
+/* Chosen from our host pid, so that sandboxes running at once never share a uid (and so never
+ * share RLIMIT_NPROC's count). */
+static uid_t sandbox_uid;
 
 struct options {
 	long timeout_ms;
@@ -58,6 +64,8 @@ struct options {
 	const char *sysctl[MAX_SYSCTL];
 	int nsysctl;
 	bool no_namespaces;
+	const char *setup;
+	bool other_user;
 	char **argv;
 };
 
@@ -88,7 +96,7 @@ struct outcome {
 
 static const char *usage_text =
     "usage: msglab-run [-t MS] [-o BYTES] [-p NPROC] [-c CPU_S] [-r REPORT] [-T TRACE -L LIB]\n"
-    "                  [-s NAME=VALUE]... [-d DIR] [-N] -- PROGRAM [ARG]...\n"
+    "                  [-s NAME=VALUE]... [-d DIR] [-x SETUP] [-O] [-N] -- PROGRAM [ARG]...\n"
     "  -t MS          wall-clock timeout for the whole process tree (default 10000)\n"
     "  -o BYTES       bytes of stdout and of stderr kept (default 1048576)\n"
     "  -p NPROC       processes the program may have at once (default 64)\n"
@@ -97,6 +105,9 @@ static const char *usage_text =
     "  -T TRACE       write the IPC call trace there, recorded by the preloaded LIB (-L)\n"
     "  -s NAME=VALUE  set /proc/sys/kernel/NAME (msgmax, msgmnb, msgmni) for this run only\n"
     "  -d DIR         working directory of the program\n"
+    "  -x SETUP       run the shell command SETUP in the sandbox first, to completion, untraced\n"
+    "                 (to prepare queues); it fails the run if it fails\n"
+    "  -O             run the program as another unprivileged user than SETUP (needs root)\n"
     "  -N             no namespaces: the announced fallback mode\n";
 
 static FILE *report;
@@ -146,7 +157,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			      .nproc = 64,
 			      .cpu_s = 10};
 	int c;
-	while ((c = getopt(argc, argv, "+t:o:p:c:r:T:L:s:d:Nh")) != -1) {
+	while ((c = getopt(argc, argv, "+t:o:p:c:r:T:L:s:d:x:ONh")) != -1) {
 		switch (c) {
 		case 't':
 			o->timeout_ms = parse_long(optarg, "timeout");
@@ -174,6 +185,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'N':
 			o->no_namespaces = true;
+			break;
+		case 'x':
+			o->setup = optarg;
+			break;
+		case 'O':
+			o->other_user = true;
 			break;
 		case 's':
 			if (o->nsysctl == MAX_SYSCTL || !strchr(optarg, '='))
@@ -267,10 +284,10 @@ static void set_limit(int resource, rlim_t value, const char *name)
  * (root ignores it) and it cannot touch the host. Without root we are uid 0 of our own user
  * namespace: drop every capability and lock it so that execve gives none back.
  */
-static void drop_privileges(bool was_root)
+static void drop_privileges(bool was_root, bool other)
 {
 	if (was_root) {
-		uid_t uid = BASE_UID + (uid_t)(getpid() % 1000000);
+		uid_t uid = sandbox_uid + (other ? OTHER_UID_OFFSET : 0);
 		if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
 		    setresuid(uid, uid, uid) != 0)
 			die("drop to uid %u: %s", (unsigned)uid, strerror(errno));
@@ -332,7 +349,7 @@ static void exec_program(const struct options *o, bool was_root, int out_w, int 
 		    setenv("LD_PRELOAD", o->trace_lib, 1) != 0)
 			die("setenv: %s", strerror(errno));
 	}
-	drop_privileges(was_root);
+	drop_privileges(was_root, o->other_user);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		die("prctl: %s", strerror(errno));
 	set_limit(RLIMIT_NPROC, (rlim_t)o->nproc, "NPROC");
@@ -577,6 +594,54 @@ static void report_queues(bool namespaces, const char *trace_path)
 	fclose(f);
 }
 
+/* Run the setup command to completion as the owner user; its output goes to the report. */
+static void run_setup(const struct options *o, bool was_root, double deadline)
+{
+	int out = memfd_create("setup-output", MFD_CLOEXEC);
+	if (out < 0)
+		die("memfd_create: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+			die("sigprocmask: %s", strerror(errno));
+		if (o->dir && chdir(o->dir) != 0)
+			die("chdir %s: %s", o->dir, strerror(errno));
+		move_fd(out, STDOUT_FILENO);
+		move_fd(out, STDERR_FILENO);
+		drop_privileges(was_root, false);
+		execl("/bin/sh", "sh", "-c", o->setup, (char *)NULL);
+		die("exec /bin/sh: %s", strerror(errno));
+	}
+	int status;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			die("the setup command did not finish in time: %s", o->setup);
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	char text[1024];
+	ssize_t n = pread(out, text, sizeof text - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	for (char *c = text; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("the setup command failed (status %d): %s: %s", status, o->setup, text);
+	fprintf(report, "setup_output %s\n", text);
+	close(out);
+}
+
 static int run_supervisor(const struct options *o, bool was_root, bool namespaces, const char *why,
 			  int out_fd, int err_fd, int trace_fd)
 {
@@ -611,6 +676,8 @@ static int run_supervisor(const struct options *o, bool was_root, bool namespace
 	if (trace_fd >= 0)
 		make_pipe(trace_p);
 
+	if (o->setup)
+		run_setup(o, was_root, now_ms() + (double)o->timeout_ms);
 	double start = now_ms();
 	pid_t main_pid = fork();
 	if (main_pid < 0)
@@ -756,6 +823,9 @@ int main(int argc, char **argv)
 		die("prctl: %s", strerror(errno));
 
 	bool was_root = geteuid() == 0;
+	sandbox_uid = BASE_UID + (uid_t)(getpid() % OTHER_UID_OFFSET);
+	if (o.other_user && !was_root)
+		die("-O needs root: without it there is no second user to run the program as");
 	char why[160] = "-N given";
 	bool namespaces = !o.no_namespaces && !getenv("MSGLAB_NO_NAMESPACES") &&
 			  enter_namespaces(why, sizeof why);
