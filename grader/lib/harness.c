@@ -235,6 +235,9 @@ static void parse_report(const char *text, struct run_result *r)
 			r->exit_code = atoi(rest);
 		else if (!strcmp(word, "signal"))
 			r->signal = atoi(rest);
+		else if (!strcmp(word, "setup_output"))
+			snprintf(r->setup_output, sizeof r->setup_output, "%.*s",
+				 (int)strcspn(rest + 1, "\n"), rest + 1);
 		else if (!strcmp(word, "main_pid"))
 			r->main_pid = atoi(rest);
 		else if (!strcmp(word, "wall_ms"))

@@ -197,6 +197,33 @@ Test(harness, env_is_given, .timeout = 30)
 	run_free(&r);
 }
 
+Test(harness, setup_runs_first_in_the_same_namespace, .timeout = 30)
+{
+	const char *args[] = {"queues", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .setup = "ipcmk -Q && ipcmk -Q && id -u"}, &r);
+	int queues = -1, uid = -1;
+	cr_assert(sscanf(r.out, "queues %d uid %d", &queues, &uid) == 2, "got: %s", r.out);
+	cr_expect_eq(queues, 2, "the program should see the 2 queues the setup made");
+	char setup_uid[32];
+	snprintf(setup_uid, sizeof setup_uid, "%d ", uid);
+	cr_expect(strstr(r.setup_output, setup_uid) != NULL,
+		  "setup and program should run as the same user (%d): %s", uid, r.setup_output);
+	run_free(&r);
+}
+
+Test(harness, other_user_is_another_uid, .timeout = 30)
+{
+	const char *args[] = {"queues", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .setup = "id -u", .other_user = true}, &r);
+	int queues = -1, uid = -1;
+	cr_assert(sscanf(r.out, "queues %d uid %d", &queues, &uid) == 2, "got: %s", r.out);
+	cr_expect_neq(uid, atoi(r.setup_output), "the program ran as the setup's user %d", uid);
+	cr_expect_neq(uid, 0, "the program must not run as root");
+	run_free(&r);
+}
+
 Test(harness, private_namespaces, .timeout = 30)
 {
 	const char *args[] = {"msgmni", NULL};

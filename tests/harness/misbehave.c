@@ -141,8 +141,8 @@ static int print_msgmni(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr,
-			"usage: misbehave hang|leak|trace|flood|bomb|segv|echo|msgmni|env [TAG]\n");
+		fprintf(stderr, "usage: misbehave "
+				"hang|leak|trace|flood|bomb|segv|echo|msgmni|env|queues [TAG]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -160,6 +160,12 @@ int main(int argc, char **argv)
 		return echo();
 	if (!strcmp(mode, "msgmni"))
 		return print_msgmni();
+	if (!strcmp(mode, "queues")) {
+		struct msginfo info;
+		check(msgctl(0, MSG_INFO, (struct msqid_ds *)&info) >= 0, "msgctl(MSG_INFO)");
+		printf("queues %d uid %d\n", info.msgpool, (int)getuid());
+		return 0;
+	}
 	if (!strcmp(mode, "env")) {
 		const char *v = getenv("MISBEHAVE_VAR");
 		printf("%s\n", v ? v : "(unset)");
