@@ -215,6 +215,7 @@ def grade_lab(lab, args, env, tmp):
         if os.path.isdir(tools):
             # Run inside the sandbox as another user: copied where it can reach them.
             lab_env["MSGLAB_TOOLS"] = os.path.join(tmp, "tools", lab)
+            lab_env["MSGLAB_TOOLS_SHOWN"] = tools  # where they stay, for commands to try
             shutil.copytree(tools, lab_env["MSGLAB_TOOLS"], dirs_exist_ok=True)
         entries = run_tests(lab, lab_env, results_dir, args.test)
         unknown = set(entries) - {t["name"] for t in rubric["tests"]}

@@ -301,21 +301,35 @@ static void dir_of(const char *path, char *out, size_t size)
 		*slash = '\0';
 }
 
-/* Returns false when there is nothing to compare with (a reference run of a fixed program). */
-static bool resolve(const struct run_spec *spec, bool reference, struct invocation *inv)
+enum target {
+	SUBMISSION, /* what is graded */
+	REFERENCE,  /* the reference solution, to calibrate the timeout */
+	SHOWN	    /* how a student runs it by hand from the lab's folder */
+};
+
+/* Returns false when there is nothing to run (no reference for a fixed program). */
+static bool resolve(const struct run_spec *spec, enum target target, struct invocation *inv)
 {
 	char bin[4096], program[4300];
-	const char *main_program = need_env(reference ? "MSGLAB_REFERENCE" : "MSGLAB_PROGRAM");
+	const char *main_program =
+	    need_env(target == REFERENCE ? "MSGLAB_REFERENCE" : "MSGLAB_PROGRAM");
 	dir_of(main_program, bin, sizeof bin);
 	const char *tools = getenv("MSGLAB_TOOLS") ? getenv("MSGLAB_TOOLS") : "";
+	if (target == SHOWN) {
+		snprintf(bin, sizeof bin, ".");
+		if (getenv("MSGLAB_TOOLS_SHOWN"))
+			tools = getenv("MSGLAB_TOOLS_SHOWN");
+	}
 	if (spec->tool)
-		snprintf(program, sizeof program, "%s/%s", need_env("MSGLAB_TOOLS"), spec->tool);
+		snprintf(program, sizeof program, "%s/%s", tools, spec->tool);
 	else if (spec->program && strchr(spec->program, '/')) {
-		if (reference)
+		if (target == REFERENCE)
 			return false;
 		snprintf(program, sizeof program, "%s", spec->program);
 	} else if (spec->program)
 		snprintf(program, sizeof program, "%s/%s", bin, spec->program);
+	else if (target == SHOWN)
+		snprintf(program, sizeof program, "./%s", strrchr(main_program, '/') + 1);
 	else
 		snprintf(program, sizeof program, "%s", main_program);
 	memset(inv, 0, sizeof *inv);
@@ -446,30 +460,38 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	char *trace = slurp(trace_path, NULL);
 	parse_trace(trace, r);
 	free(trace);
+}
 
-	const char *base = strrchr(program, '/');
+/* The command a student can type in the lab's folder to run the same case by hand. */
+static char *shown_command(const struct run_spec *spec, const char *label)
+{
+	struct invocation inv;
+	resolve(spec, SHOWN, &inv);
+	char *text;
 	size_t size;
-	FILE *cmd = open_memstream(&r->command, &size);
+	FILE *cmd = open_memstream(&text, &size);
 	if (!cmd)
 		cr_assert_fail("grader error: out of memory");
 	for (int i = 0; i < 4 && spec->env[i]; i++) {
 		quote(cmd, spec->env[i]);
 		fputc(' ', cmd);
 	}
-	fprintf(cmd, "./%s", base ? base + 1 : program);
-	for (int i = 0; inv->args[i]; i++)
-		quote(cmd, inv->args[i]);
+	fputs(inv.program, cmd);
+	for (int i = 0; inv.args[i]; i++)
+		quote(cmd, inv.args[i]);
 	if (spec->input)
-		fprintf(cmd, " < %s", in_path);
+		fprintf(cmd, " < %s/%s.stdin", transcript_dir(), label);
 	fputs(" | cat", cmd);
 	for (int i = 0; i < 4 && spec->sysctl[i]; i++)
 		fprintf(cmd, "   # with kernel.%s", spec->sysctl[i]);
-	if (inv->setup)
-		fprintf(cmd, "   # after: %s", inv->setup);
+	if (inv.setup)
+		fprintf(cmd, "   # after: %s", inv.setup);
 	if (spec->other_user)
 		fputs("   # as another user than the setup", cmd);
 	if (fclose(cmd) != 0)
 		cr_assert_fail("grader error: out of memory");
+	free_invocation(&inv);
+	return text;
 }
 
 const char *short_command(const struct run_result *r)
@@ -487,7 +509,7 @@ static double calibrated_timeout(const struct run_spec *spec)
 	double floor_ms = floor_env && *floor_env ? atof(floor_env) : DEFAULT_FLOOR_MS;
 	const char *ref = getenv("MSGLAB_REFERENCE");
 	struct invocation inv;
-	if (!ref || !*ref || !resolve(spec, true, &inv))
+	if (!ref || !*ref || !resolve(spec, REFERENCE, &inv))
 		return floor_ms;
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/ref-XXXXXX", need_env("MSGLAB_TMP"));
@@ -544,9 +566,10 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 	snprintf(label, sizeof label, "run%d", ++runs);
 	double timeout_ms = calibrated_timeout(spec);
 	struct invocation inv;
-	resolve(spec, false, &inv);
+	resolve(spec, SUBMISSION, &inv);
 	sandbox(&inv, spec, timeout_ms, transcript_dir(), label, r);
 	free_invocation(&inv);
+	r->command = shown_command(spec, label);
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
 	keep_file(cmd_file, r->command, strlen(r->command));
