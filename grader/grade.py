@@ -116,7 +116,8 @@ def run_tests(lab, env, results_dir, test_filter):
     if not os.access(binary, os.X_OK):
         raise GraderError("%s is missing: run make tools" % binary)
     report = os.path.join(results_dir, "criterion.json")
-    cmd = [binary, "-j1", "--full-stats"]
+    # Not --full-stats: it evaluates the messages of assertions that pass as well.
+    cmd = [binary, "-j1"]
     if test_filter:
         cmd.append("--filter=lab/%s" % test_filter)
     run_env = dict(env, MSGLAB_RESULTS=results_dir, MSGLAB_REPORT=report)
@@ -140,14 +141,16 @@ def run_tests(lab, env, results_dir, test_filter):
 
 
 def outcome_of(entry, test_dir):
-    """PASS, FAIL, TIMEOUT (the program hung), CRASH (it died of a signal) or ERROR (grader)."""
+    """(status, why): PASS, FAIL, TIMEOUT (the program hung), CRASH (it died of a signal),
+    SKIP (cannot run here) or ERROR (the grader's fault)."""
     if entry is None:
-        return "ERROR"
+        return "ERROR", ""
     marker = os.path.join(test_dir, "outcome")
     if os.path.exists(marker):
         with open(marker) as f:
-            return f.read().strip() or "FAIL"
-    return {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(entry["status"], "ERROR")
+            status, _, why = f.read().partition("\n")
+        return status.strip() or "FAIL", why.strip()
+    return {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}.get(entry["status"], "ERROR"), ""
 
 
 def diff_of(test_dir):
@@ -224,13 +227,15 @@ def grade_lab(lab, args, env, tmp):
     for t in tests:
         test_dir = os.path.join(results_dir, t["name"])
         entry = entries.get(t["name"])
-        status = "FAIL" if not ok else outcome_of(entry, test_dir)
+        status, why = ("FAIL", "") if not ok else outcome_of(entry, test_dir)
         # Criterion 2.4.1 lists a test's assertions newest first.
         messages = list(reversed(entry["messages"])) if entry else []
         if not ok:
             messages = ["the program did not compile"]
         elif entry is None:
             messages = ["grader error: this test did not run (see %s/criterion.log)" % results_dir]
+        elif status == "SKIP":
+            messages = [why or "this test cannot run on this machine"]
         elif status == "ERROR":
             messages = ["grader error: the test itself %s (signal %d); please report it"
                         % (entry["status"], entry["signal"])] + messages
@@ -287,8 +292,7 @@ def print_report(results, args, style, out):
             if t["status"] == "PASS" or r["build_error"]:
                 continue
             if t["status"] == "SKIP":
-                print("           skipped: it needs a private IPC namespace, which this machine "
-                      "does not give (fallback mode)", file=out)
+                print("           skipped: %s" % t["messages"][0], file=out)
                 continue
             for m in t["messages"][:3]:
                 print("           " + m.replace("\n", "\n           "), file=out)
@@ -391,7 +395,7 @@ def main():
             env["MSGLAB_SEED"] = args.seed
             if env["MSGLAB_MODE"] == "fallback":
                 print(style("FALLBACK MODE: %s. Tests that need a private IPC namespace are "
-                            "skipped; leaks are found from the call trace; do not grade in "
+                            "skipped; leaks are the run's own new queues; do not grade in "
                             "parallel." % session.fallback_reason, "33"), file=sys.stderr)
             with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
                 results = list(pool.map(lambda lab: grade_lab(lab, args, env, session.tmp),

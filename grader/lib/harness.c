@@ -543,25 +543,28 @@ static void describe_procs(const struct run_result *r, char *out, size_t size)
 	}
 }
 
-static void mark_outcome(const char *what)
+void mark_outcome(const char *outcome, const char *why)
 {
-	keep_file("outcome", what, strlen(what));
+	char text[600];
+	int n = snprintf(text, sizeof text, "%s\n%s\n", outcome, why ? why : "");
+	keep_file("outcome", text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+}
+
+void skip_test(const char *why)
+{
+	mark_outcome("SKIP", why);
+	cr_skip_test("%s", why);
 }
 
 void run_student(const struct run_spec *spec, struct run_result *r)
 {
 	static int runs;
 	const char *mode = getenv("MSGLAB_MODE");
-	if (spec->sysctl[0] && mode && !strcmp(mode, "fallback")) {
-		mark_outcome("SKIP");
-		cr_skip_test("needs a private IPC namespace to set kernel.%s, and this machine has "
-			     "none (fallback mode)",
-			     spec->sysctl[0]);
-	}
-	if (spec->other_user && geteuid() != 0) {
-		mark_outcome("SKIP");
-		cr_skip_test("needs a second user, which only a grader run as root can have");
-	}
+	if (spec->sysctl[0] && mode && !strcmp(mode, "fallback"))
+		skip_test("needs a private IPC namespace to set a kernel limit, and this machine "
+			  "gives none (fallback mode)");
+	if (spec->other_user && geteuid() != 0)
+		skip_test("needs a second user, which only a grader run as root can have");
 	char label[32];
 	snprintf(label, sizeof label, "run%d", ++runs);
 	double timeout_ms = calibrated_timeout(spec);
@@ -589,7 +592,7 @@ void expect_finished(const struct run_result *r)
 	if (r->timed_out) {
 		char procs[2048];
 		describe_procs(r, procs, sizeof procs);
-		mark_outcome("TIMEOUT");
+		mark_outcome("TIMEOUT", NULL);
 		cr_assert_fail(
 		    "TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
 		    "time, at least %.1f s)%s. When time ran out:%s",
@@ -597,7 +600,7 @@ void expect_finished(const struct run_result *r)
 		    DEFAULT_FLOOR_MS / 1000.0, said, r->nprocs ? procs : " no process was left?");
 	}
 	if (r->signaled) {
-		mark_outcome("CRASH");
+		mark_outcome("CRASH", NULL);
 		cr_assert_fail("CRASH: `%s` was killed by signal %d (%s)%s%s", short_command(r),
 			       r->signal, strsignal(r->signal),
 			       r->signal == SIGSEGV

@@ -102,6 +102,12 @@ const char *short_command(const struct run_result *r);
  * sense on a partial trace). */
 void expect_finished(const struct run_result *r);
 
+/* Record the test's outcome for the driver when it is not a plain PASS/FAIL: TIMEOUT, CRASH or
+ * SKIP, with why (may be NULL). skip_test also ends the test as skipped: for a test that cannot
+ * run here (its points then count neither way). */
+void mark_outcome(const char *outcome, const char *why);
+void skip_test(const char *why);
+
 /* The result's program exited normally with this status; else the test fails, saying why. */
 void expect_exit(const struct run_result *r, int status);
 

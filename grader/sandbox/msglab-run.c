@@ -544,51 +544,56 @@ static void kill_all(pid_t self, pid_t main_pid, bool namespaces, struct outcome
 	}
 }
 
-static void report_queues(bool namespaces, const char *trace_path)
+struct queue_list {
+	long *ids;
+	size_t n;
+};
+
+/*
+ * The queues of /proc/sysvipc/msg (of our IPC namespace). Without namespaces, only those created
+ * by the run's users and not in `before`: the run's leaks. With `out`, each is reported there
+ * (and, without namespaces, removed).
+ */
+static void list_queues(bool namespaces, bool was_root, const struct queue_list *before,
+			struct queue_list *found, FILE *out)
 {
-	if (namespaces) {
-		FILE *f = fopen("/proc/sysvipc/msg", "re");
-		if (!f)
-			die("open /proc/sysvipc/msg: %s", strerror(errno));
-		char line[512];
-		long key, msqid, cbytes, qnum, lspid, lrpid;
-		unsigned long perms;
-		if (!fgets(line, sizeof line, f)) /* header */
-			line[0] = '\0';
-		while (fgets(line, sizeof line, f)) {
-			if (sscanf(line, "%ld %ld %lo %ld %ld %ld %ld", &key, &msqid, &perms,
-				   &cbytes, &qnum, &lspid, &lrpid) == 7)
-				fprintf(report,
-					"queue key=0x%08lx msqid=%ld perms=%lo cbytes=%ld qnum=%ld "
-					"lspid=%ld lrpid=%ld\n",
-					(unsigned long)key & 0xffffffffUL, msqid, perms, cbytes,
-					qnum, lspid, lrpid);
-		}
-		fclose(f);
-		return;
-	}
-	/* Fallback: the queues the trace says the program got; report and remove those left. */
-	FILE *f = trace_path ? fopen(trace_path, "re") : NULL;
+	FILE *f = fopen("/proc/sysvipc/msg", "re");
 	if (!f)
-		return;
-	char line[8192];
+		die("open /proc/sysvipc/msg: %s", strerror(errno));
+	char line[512];
+	long key, msqid, cbytes, qnum, lspid, lrpid, uid, gid, cuid;
+	unsigned long perms;
+	found->n = 0;
+	found->ids = NULL;
+	if (!fgets(line, sizeof line, f)) /* header */
+		line[0] = '\0';
 	while (fgets(line, sizeof line, f)) {
-		int msqid;
-		const char *ret = strstr(line, " ret=");
-		if (strncmp(line, "call=msgget ", 12) != 0 || !ret ||
-		    sscanf(ret, " ret=%d", &msqid) != 1 || msqid < 0)
+		if (sscanf(line, "%ld %ld %lo %ld %ld %ld %ld %ld %ld %ld", &key, &msqid, &perms,
+			   &cbytes, &qnum, &lspid, &lrpid, &uid, &gid, &cuid) != 10)
 			continue;
-		struct msqid_ds ds;
-		if (msgctl(msqid, IPC_STAT, &ds) != 0)
+		if (!namespaces) {
+			bool ours = was_root ? (uid_t)cuid == sandbox_uid ||
+						   (uid_t)cuid == sandbox_uid + OTHER_UID_OFFSET
+					     : (uid_t)cuid == getuid();
+			for (size_t i = 0; before && i < before->n; i++)
+				ours &= before->ids[i] != msqid;
+			if (!ours)
+				continue;
+		}
+		long *ids = realloc(found->ids, (found->n + 1) * sizeof *ids);
+		if (!ids)
+			die("out of memory");
+		found->ids = ids;
+		found->ids[found->n++] = msqid;
+		if (!out)
 			continue;
-		fprintf(
-		    report,
-		    "queue key=0x%08lx msqid=%d perms=%o cbytes=%lu qnum=%lu lspid=%d lrpid=%d\n",
-		    (unsigned long)ds.msg_perm.__key & 0xffffffffUL, msqid,
-		    (unsigned)ds.msg_perm.mode & 0777, (unsigned long)ds.__msg_cbytes,
-		    (unsigned long)ds.msg_qnum, ds.msg_lspid, ds.msg_lrpid);
-		if (msgctl(msqid, IPC_RMID, NULL) != 0)
-			fprintf(report, "note cannot remove leaked queue %d: %s\n", msqid,
+		fprintf(out,
+			"queue key=0x%08lx msqid=%ld perms=%lo cbytes=%ld qnum=%ld lspid=%ld "
+			"lrpid=%ld\n",
+			(unsigned long)key & 0xffffffffUL, msqid, perms, cbytes, qnum, lspid,
+			lrpid);
+		if (!namespaces && msgctl((int)msqid, IPC_RMID, NULL) != 0)
+			fprintf(out, "note cannot remove leaked queue %ld: %s\n", msqid,
 				strerror(errno));
 	}
 	fclose(f);
@@ -676,6 +681,10 @@ static int run_supervisor(const struct options *o, bool was_root, bool namespace
 	if (trace_fd >= 0)
 		make_pipe(trace_p);
 
+	/* Without a namespace of our own, queues that were there before are not the run's. */
+	struct queue_list before = {NULL, 0};
+	if (!namespaces)
+		list_queues(true, was_root, NULL, &before, NULL);
 	if (o->setup)
 		run_setup(o, was_root, now_ms() + (double)o->timeout_ms);
 	double start = now_ms();
@@ -760,7 +769,10 @@ static int run_supervisor(const struct options *o, bool was_root, bool namespace
 		fprintf(report, "proc pid=%d ppid=%d state=%c comm=%s syscall=%s\n", p->pid,
 			namespaces || p->ppid != self ? p->ppid : 1, p->state, p->comm, p->syscall);
 	}
-	report_queues(namespaces, o->trace_path);
+	struct queue_list left;
+	list_queues(namespaces, was_root, &before, &left, report);
+	free(left.ids);
+	free(before.ids);
 	if (fflush(report) != 0)
 		die("write report: %s", strerror(errno));
 

@@ -246,7 +246,7 @@ Test(harness, normalise_ids, .timeout = 30)
 	free(n);
 }
 
-Test(fallback, leaks_found_from_trace_and_removed, .timeout = 30)
+Test(fallback, leaks_found_and_removed, .timeout = 30)
 {
 	force_fallback();
 	const char *args[] = {"leak", "tag-fallback", NULL};
@@ -260,6 +260,20 @@ Test(fallback, leaks_found_from_trace_and_removed, .timeout = 30)
 			  "leaked queue %d is still on the host", r.queues[i].msqid);
 	}
 	cr_expect_eq(r.nprocs, 2, "expected the sleeping child and the zombie, got %d", r.nprocs);
+	run_free(&r);
+}
+
+Test(fallback, setup_queues_are_removed_too, .timeout = 30)
+{
+	force_fallback();
+	const char *args[] = {"queues", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .setup = "ipcmk -Q"}, &r);
+	cr_assert_eq(r.nqueues, 1, "the setup's queue should be reported, got %d queues",
+		     r.nqueues);
+	struct msqid_ds ds;
+	cr_expect(msgctl(r.queues[0].msqid, IPC_STAT, &ds) == -1 && errno == EINVAL,
+		  "the setup's queue %d is still on the host", r.queues[0].msqid);
 	run_free(&r);
 }
 
