@@ -1,0 +1,984 @@
+/*
+ * Lab 03 (never block: IPC_NOWAIT): the autograder's tests. Points and hints are in
+ * rubric.json; the contract is in handouts/03-nowait.md.
+ *
+ * Before the program runs, the set-up tools (tools/mkqueue.c, tools/later.c) prepare the queue
+ * of ftok(KEYFILE, 'N') in the sandbox: a small msg_qbytes, messages already queued, messages
+ * that arrive while the program polls, a queue that vanishes under it. The count fill must
+ * report is predicted with the kernel's rule (a message fits while cbytes + size <= qbytes and
+ * qnum + 1 <= qbytes), which tests/kernel/facts_03.c checks on the running kernel. Cases are
+ * random but reproducible: each test draws them from test_seed().
+ *
+ * That no call blocks is proved twice: every msgsnd and msgrcv in the trace carries IPC_NOWAIT,
+ * and each run has a calibrated timeout, so a call that waits shows up as TIMEOUT.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+
+#include "harness.h"
+
+#define KEYFILE	       "key"
+#define MAX_DELAY_MS   64
+#define EXIT_GAVE_UP   3
+#define DEFAULT_MSGMAX 8192
+#define SIZE_MAX_ARG   65536
+#define MAX_TRIES      10000
+#define MAX_MESSAGES   16
+/* What a loaded machine may add to a sleep before the sleeper runs again. */
+#define LATE_SLACK_MS 200
+#define TICK_PREFIX   "empty try "
+
+/*
+ * cr_assert for the checks made once per traced call: a program that polls without sleeping
+ * leaves a hundred thousand calls, and a cr_assert that passes is not free (under --full-stats
+ * each one is an event sent to the runner).
+ */
+#define check(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			cr_assert_fail(__VA_ARGS__);                                               \
+	} while (0)
+
+/* ---- reproducible random cases ---- */
+
+struct rng {
+	uint64_t state;
+};
+
+/* splitmix64: the same sequence on every libc. */
+static uint64_t next_random(struct rng *g)
+{
+	uint64_t z = (g->state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static long between(struct rng *g, long low, long high)
+{
+	return low + (long)(next_random(g) % (uint64_t)(high - low + 1));
+}
+
+/* Each test draws its own sequence from the run's seed. */
+static struct rng rng_for(unsigned salt)
+{
+	return (struct rng){(uint64_t)test_seed() * 1000003u + salt};
+}
+
+/* "seed S; replay with make grade LAB=03 TEST=name SEED=S", for failure messages. */
+static const char *replay(void)
+{
+	static char text[160];
+	snprintf(text, sizeof text, "seed %u; replay with make grade LAB=03 TEST=%s SEED=%u",
+		 test_seed(), criterion_current_test->name, test_seed());
+	return text;
+}
+
+static const char *const words[] = {"apple", "pear",  "fig",   "plum",	"kiwi",	  "lime",
+				    "date",  "grape", "melon", "peach", "cherry", "mango"};
+
+/* A text no other message of the case has: "ripe fig 7", "7 plum, kiwi"... never empty. */
+static void random_text(struct rng *g, int number, char *out, size_t size)
+{
+	size_t nwords = sizeof words / sizeof words[0];
+	const char *w = words[between(g, 0, (long)nwords - 1)];
+	switch (between(g, 0, 2)) {
+	case 0:
+		snprintf(out, size, "%s %d", w, number);
+		break;
+	case 1:
+		snprintf(out, size, "ripe %s %d", w, number);
+		break;
+	default:
+		snprintf(out, size, "%d %s, %s", number, w, words[between(g, 0, (long)nwords - 1)]);
+		break;
+	}
+}
+
+/* ---- running the program ---- */
+
+static bool fallback_mode(void)
+{
+	const char *mode = getenv("MSGLAB_MODE");
+	return mode && !strcmp(mode, "fallback");
+}
+
+/* Run `nowait ARGS...` where the file KEYFILE exists, after the set-up command (or none). */
+static void run_nowait(const char *const *args, const char *setup, bool allow_failure,
+		       struct run_result *r)
+{
+	run_student(
+	    &(struct run_spec){
+		.args = args, .setup = setup, .make_file = KEYFILE, .allow_failure = allow_failure},
+	    r);
+}
+
+/* The kernel's limit kernel.NAME in the sandbox: the default in a fresh IPC namespace. */
+static long sandbox_limit(const char *name, long dflt)
+{
+	if (!fallback_mode())
+		return dflt;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+	FILE *f = fopen(path, "re");
+	long v = dflt;
+	if (!f || fscanf(f, "%ld", &v) != 1)
+		v = dflt;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* ---- reading what happened ---- */
+
+static const char *err_name(int e)
+{
+	const char *name = e ? strerrorname_np(e) : "no error";
+	return name ? name : "an unknown error";
+}
+
+/* The first line of text, at most 200 bytes of it. */
+static const char *first_line(const char *text)
+{
+	static char line[208];
+	int len = (int)strcspn(text, "\n");
+	snprintf(line, sizeof line, "%.*s", len > 200 ? 200 : len, text);
+	return line;
+}
+
+/* "; stderr says: ..." with the first line of stderr, or "" when stderr is empty. */
+static const char *stderr_note(const struct run_result *r)
+{
+	static char text[256];
+	int first = (int)strcspn(r->err, "\n");
+	if (first == 0)
+		return "";
+	snprintf(text, sizeof text, "; stderr says: %.*s", first > 200 ? 200 : first, r->err);
+	return text;
+}
+
+struct calls {
+	const struct trace_call **v;
+	size_t n;
+};
+
+/* The calls named `call`, in the order they ended. Free v. */
+static struct calls collect(const struct run_result *r, const char *call)
+{
+	struct calls c = {calloc(r->ncalls + 1, sizeof *c.v), 0};
+	cr_assert(c.v, "grader error: out of memory");
+	for (size_t i = 0; i < r->ncalls; i++)
+		if (!strcmp(r->calls[i].call, call))
+			c.v[c.n++] = &r->calls[i];
+	return c;
+}
+
+static long long started_us(const struct trace_call *c)
+{
+	return c->t_us - c->dur_us;
+}
+
+static size_t count_ok(const struct calls *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		n += c->v[i]->ret >= 0;
+	return n;
+}
+
+/* Every call in c passed IPC_NOWAIT; else fail naming the first that did not. */
+static void expect_nowait(const struct run_result *r, const struct calls *c, const char *call,
+			  const char *why)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i]->flags & IPC_NOWAIT)
+			continue;
+		char waited[64] = "";
+		if (c->v[i]->dur_us >= 10000)
+			snprintf(waited, sizeof waited, " and waited %.0f ms in the kernel",
+				 c->v[i]->dur_us / 1000.0);
+		cr_assert_fail("`%s`: %s call %zu had flags 0x%x, without IPC_NOWAIT (04000)%s: "
+			       "%s%s (%s)",
+			       short_command(r), call, i + 1, (unsigned)c->v[i]->flags, waited, why,
+			       r->timed_out ? "; and the run did not finish in time" : "",
+			       replay());
+	}
+}
+
+/* The program reported a failed call: exit status 1, stderr naming the call and the error. */
+static void expect_error_report(const struct run_result *r, const char *call, int err,
+				const char *situation)
+{
+	expect_finished(r);
+	cr_expect(r->exit_code == 1,
+		  "`%s`: exited with status %d, expected 1: %s; the program says so on stderr and "
+		  "exits 1 (%s)",
+		  short_command(r), r->exit_code, situation, replay());
+	cr_expect(strstr(r->err, call) && strstr(r->err, strerror(err)),
+		  "`%s`: stderr is \"%s\"; expected a line naming the call and its error, "
+		  "\"nowait: %s: %s\": fail(\"%s\") prints it from errno (%s)",
+		  short_command(r), first_line(r->err), call, strerror(err), call, replay());
+}
+
+/* Does stdout have a line starting with prefix? */
+static bool has_line(const struct run_result *r, const char *prefix)
+{
+	size_t n;
+	char **lines = text_lines(r->out, prefix, &n);
+	free_lines(lines);
+	return n > 0;
+}
+
+/* ---- fill ---- */
+
+/* The kernel's rule, one message at a time: it fits while both limits hold. */
+static long fill_prediction(long qbytes, long cbytes, long qnum, long size)
+{
+	long n = 0;
+	while (cbytes + size <= qbytes && qnum + 1 <= qbytes) {
+		cbytes += size;
+		qnum++;
+		n++;
+	}
+	return n;
+}
+
+struct fill_case {
+	long qbytes, cbytes, qnum, size;
+	long pre[MAX_MESSAGES + 2][2]; /* messages queued first: {count, size} */
+	int npre;
+	long want;
+};
+
+static void fill_setup(const struct fill_case *fc, char *setup, size_t size)
+{
+	int k = snprintf(setup, size, "{tools}/mkqueue -q %ld", fc->qbytes);
+	for (int i = 0; i < fc->npre; i++)
+		k += snprintf(setup + k, size - (size_t)k, " -n %ld:%ld", fc->pre[i][0],
+			      fc->pre[i][1]);
+	snprintf(setup + k, size - (size_t)k, " %s", KEYFILE);
+}
+
+static void run_fill(const struct fill_case *fc, struct run_result *r)
+{
+	char setup[512], size_arg[24];
+	fill_setup(fc, setup, sizeof setup);
+	snprintf(size_arg, sizeof size_arg, "%ld", fc->size);
+	const char *args[] = {"fill", KEYFILE, size_arg, NULL};
+	run_nowait(args, setup, false, r);
+}
+
+/* Why exactly fc->want messages fit, in the kernel's terms. */
+static const char *fill_reason(const struct fill_case *fc)
+{
+	static char text[400];
+	long n = fc->want, c = fc->cbytes + n * fc->size, q = fc->qnum + n;
+	const char *had = fc->qnum ? "already held" : "held";
+	if (fc->size > fc->qbytes)
+		snprintf(text, sizeof text,
+			 "a message of %ld bytes never fits a queue whose msg_qbytes is %ld: the "
+			 "first msgsnd fails with EAGAIN at once, and fill reports 0 messages",
+			 fc->size, fc->qbytes);
+	else if (c + fc->size > fc->qbytes)
+		snprintf(text, sizeof text,
+			 "msg_qbytes is %ld and the queue %s %ld messages, %ld bytes: %ld messages "
+			 "of %ld bytes fit (%ld + %ld x %ld = %ld bytes), one more would make %ld "
+			 "bytes",
+			 fc->qbytes, had, fc->qnum, fc->cbytes, n, fc->size, fc->cbytes, n,
+			 fc->size, c, c + fc->size);
+	else
+		snprintf(text, sizeof text,
+			 "msg_qbytes is %ld and also caps the number of messages: the queue %s %ld "
+			 "messages, %ld bytes, so %ld more fit (%ld + %ld = %ld messages) although "
+			 "bytes were left (%ld of %ld used)",
+			 fc->qbytes, had, fc->qnum, fc->cbytes, n, fc->qnum, n, q, c, fc->qbytes);
+	return text;
+}
+
+/* fill sent exactly what fits (each message SIZE bytes of its letter) and said how many. */
+static void check_fill(const struct run_result *r, const struct fill_case *fc)
+{
+	struct calls snd = collect(r, "msgsnd");
+	cr_assert(snd.n > 0, "`%s`: no msgsnd call%s (%s)", short_command(r), stderr_note(r),
+		  replay());
+	long sent = (long)count_ok(&snd);
+	for (size_t i = 0, k = 0; i < snd.n; i++) {
+		const struct trace_call *c = snd.v[i];
+		if (c->ret < 0)
+			continue;
+		char letter = (char)('a' + k % 26);
+		bool same = c->shown == (size_t)(c->datalen < 1024 ? c->datalen : 1024);
+		for (size_t j = 0; j < c->shown; j++)
+			same &= c->data[j] == (unsigned char)letter;
+		k++;
+		check(c->datalen == fc->size && c->mtype == 1 && same,
+		      "`%s`: message %zu was sent with mtype %ld as %ld bytes, expected mtype 1 "
+		      "and %ld bytes, all '%c': message K is SIZE copies of 'a' + (K - 1) %% 26 "
+		      "(%s)",
+		      short_command(r), k, c->mtype, c->datalen, fc->size, letter, replay());
+	}
+	const struct trace_call *last = snd.v[snd.n - 1];
+	cr_assert(
+	    sent == fc->want, "`%s`: %ld messages went into the queue, but %ld fit: %s. %s (%s)",
+	    short_command(r), sent, fc->want, fill_reason(fc),
+	    sent < fc->want ? "Do not work the count out: send until msgsnd fails with EAGAIN" : "",
+	    replay());
+	cr_assert(last->ret < 0 && last->err == EAGAIN,
+		  "`%s`: the last msgsnd %s; fill stops when msgsnd fails with EAGAIN (%s)",
+		  short_command(r), last->ret < 0 ? "failed with another error" : "succeeded",
+		  replay());
+
+	char expected[96];
+	snprintf(expected, sizeof expected, "sent %ld messages, %ld bytes\n", fc->want,
+		 fc->want * fc->size);
+	long n = -1, b = -1;
+	int end = 0;
+	if (strcmp(r->out, expected) &&
+	    sscanf(r->out, "sent %ld messages, %ld bytes\n%n", &n, &b, &end) == 2 &&
+	    end == (int)r->out_len) {
+		const char *why = "";
+		if (n == sent + 1)
+			why =
+			    ": that counts the msgsnd that failed with EAGAIN too; count a message "
+			    "only once msgsnd has returned 0";
+		else if (n == sent - 1)
+			why = ": one too few; count every msgsnd that returned 0";
+		else if (n == sent)
+			why = ": B is N x SIZE, the bytes of mtext (mtype is not counted)";
+		cr_assert_fail("`%s`: printed \"sent %ld messages, %ld bytes\", expected \"%.*s\" "
+			       "(%ld messages were sent)%s (%s)",
+			       short_command(r), n, b, (int)strlen(expected) - 1, expected, sent,
+			       why, replay());
+	}
+	expect_stdout(r, expected);
+	expect_exit(r, 0);
+	free(snd.v);
+}
+
+/* The bytes limit: messages of a random size into a queue with a random msg_qbytes. */
+Test(lab, fill_bytes_limit, .timeout = 60)
+{
+	struct rng g = rng_for(1);
+	struct fill_case fc;
+	for (int tries = 0;; tries++) {
+		cr_assert(tries < MAX_TRIES, "grader error: no suitable case");
+		memset(&fc, 0, sizeof fc);
+		fc.qbytes = between(&g, 500, 4000);
+		fc.npre = (int)between(&g, 0, 3);
+		for (int i = 0; i < fc.npre; i++) {
+			fc.pre[i][0] = 1;
+			fc.pre[i][1] = between(&g, 0, fc.qbytes / 8);
+			fc.cbytes += fc.pre[i][1];
+		}
+		fc.qnum = fc.npre;
+		fc.size = between(&g, fc.qbytes / 20 + 1, fc.qbytes / 3);
+		fc.want = fill_prediction(fc.qbytes, fc.cbytes, fc.qnum, fc.size);
+		/* bytes left over, but not enough for one more */
+		if (fc.want >= 2 && (fc.qbytes - fc.cbytes) % fc.size != 0)
+			break;
+	}
+	struct run_result r;
+	run_fill(&fc, &r);
+	check_fill(&r, &fc);
+	run_free(&r);
+}
+
+/* The count limit: small or empty messages into a queue already holding many empty ones. */
+Test(lab, fill_count_limit, .timeout = 60)
+{
+	struct rng g = rng_for(2);
+	struct fill_case fc;
+	for (int tries = 0;; tries++) {
+		cr_assert(tries < MAX_TRIES, "grader error: no suitable case");
+		memset(&fc, 0, sizeof fc);
+		fc.qbytes = between(&g, 20, 150);
+		fc.size = between(&g, 0, 2);
+		long empty = between(&g, fc.qbytes / 2 + 2, fc.qbytes - 2);
+		long small = between(&g, 0, 1);
+		fc.pre[fc.npre][0] = empty;
+		fc.pre[fc.npre++][1] = 0;
+		if (small) {
+			fc.pre[fc.npre][0] = 1;
+			fc.pre[fc.npre++][1] = between(&g, 1, 3);
+		}
+		fc.qnum = empty + small;
+		fc.cbytes = small ? fc.pre[1][1] : 0;
+		fc.want = fill_prediction(fc.qbytes, fc.cbytes, fc.qnum, fc.size);
+		/* the count is what stops it, with bytes to spare */
+		if (fc.want >= 1 && fc.cbytes + (fc.want + 1) * fc.size <= fc.qbytes)
+			break;
+	}
+	struct run_result r;
+	run_fill(&fc, &r);
+	check_fill(&r, &fc);
+	run_free(&r);
+}
+
+/* A message bigger than msg_qbytes (but allowed by MSGMAX) never fits: EAGAIN at once. */
+Test(lab, fill_too_big_for_queue, .timeout = 60)
+{
+	struct rng g = rng_for(4);
+	struct fill_case fc;
+	memset(&fc, 0, sizeof fc);
+	fc.qbytes = between(&g, 100, 4000);
+	fc.size = between(&g, fc.qbytes + 1,
+			  2 * fc.qbytes < DEFAULT_MSGMAX ? 2 * fc.qbytes : DEFAULT_MSGMAX);
+	fc.want = 0;
+	struct run_result r;
+	run_fill(&fc, &r);
+	check_fill(&r, &fc);
+	struct calls snd = collect(&r, "msgsnd");
+	cr_expect(snd.n == 1, "`%s`: %zu msgsnd calls; one is enough: it fails with EAGAIN (%s)",
+		  short_command(&r), snd.n, replay());
+	free(snd.v);
+	run_free(&r);
+}
+
+/* A new queue (fill creates it): every msgsnd has IPC_NOWAIT, and the first EAGAIN ends fill. */
+Test(lab, fill_nowait_until_eagain, .timeout = 60)
+{
+	struct rng g = rng_for(3);
+	char size_arg[24];
+	snprintf(size_arg, sizeof size_arg, "%ld", between(&g, 700, 4000));
+	const char *args[] = {"fill", KEYFILE, size_arg, NULL};
+	struct run_result r;
+	run_nowait(args, NULL, true, &r);
+
+	struct calls get = collect(&r, "msgget");
+	bool created = false;
+	for (size_t i = 0; i < get.n; i++)
+		created |= get.v[i]->ret >= 0 && (get.v[i]->flags & IPC_CREAT) &&
+			   get.v[i]->key >> 24 == 'N';
+	cr_assert(created,
+		  "`%s`: no successful msgget with IPC_CREAT and a key from ftok(KEYFILE, 'N') "
+		  "(its top byte is 'N', 0x4e)%s: fill creates the queue when there is none (%s)",
+		  short_command(&r), stderr_note(&r), replay());
+	struct calls snd = collect(&r, "msgsnd");
+	cr_assert(snd.n > 0, "`%s`: no msgsnd call%s (%s)", short_command(&r), stderr_note(&r),
+		  replay());
+	expect_nowait(&r, &snd, "msgsnd",
+		      "once the queue is full, a msgsnd without it waits for room that never "
+		      "comes, instead of failing with EAGAIN");
+	expect_finished(&r);
+	cr_assert(count_ok(&snd) > 0, "`%s`: no msgsnd succeeded%s (%s)", short_command(&r),
+		  stderr_note(&r), replay());
+	const struct trace_call *last = snd.v[snd.n - 1];
+	cr_assert(last->ret < 0 && last->err == EAGAIN,
+		  "`%s`: the last msgsnd %s%s; send until msgsnd fails with EAGAIN, the sign "
+		  "that the queue is full (%s)",
+		  short_command(&r), last->ret < 0 ? "failed with " : "succeeded",
+		  last->ret < 0 ? err_name(last->err) : "", replay());
+	for (size_t i = 0; i + 1 < snd.n; i++)
+		check(snd.v[i]->ret == 0,
+		      "`%s`: msgsnd call %zu failed with %s, and fill went on sending: the "
+		      "first EAGAIN means full, stop there (%s)",
+		      short_command(&r), i + 1, err_name(snd.v[i]->err), replay());
+	expect_exit(&r, 0);
+	free(get.v);
+	free(snd.v);
+	run_free(&r);
+}
+
+/* SIZE above MSGMAX: msgsnd fails with EINVAL, a real error, not a full queue. */
+Test(lab, fill_size_above_msgmax, .timeout = 60)
+{
+	struct rng g = rng_for(5);
+	long msgmax = sandbox_limit("msgmax", DEFAULT_MSGMAX);
+	if (msgmax >= SIZE_MAX_ARG)
+		skip_test("kernel.msgmax is 65536 or more on this machine: no SIZE is too big");
+	char size_arg[24];
+	snprintf(size_arg, sizeof size_arg, "%ld", between(&g, msgmax + 1, SIZE_MAX_ARG));
+	const char *args[] = {"fill", KEYFILE, size_arg, NULL};
+	struct run_result r;
+	run_nowait(args, NULL, false, &r);
+	struct calls snd = collect(&r, "msgsnd");
+	cr_assert(snd.n > 0,
+		  "`%s`: no msgsnd call%s: fill accepts SIZE up to 65536 and lets the kernel "
+		  "refuse (%s)",
+		  short_command(&r), stderr_note(&r), replay());
+	const struct trace_call *last = snd.v[snd.n - 1];
+	cr_assert(last->ret < 0 && last->err == EINVAL,
+		  "`%s`: the last msgsnd %s %s; expected EINVAL: %s bytes is more than MSGMAX "
+		  "(%ld) (%s)",
+		  short_command(&r), last->ret < 0 ? "failed with" : "succeeded",
+		  last->ret < 0 ? err_name(last->err) : "", size_arg, msgmax, replay());
+	cr_expect(!has_line(&r, "sent "),
+		  "`%s`: printed a \"sent\" line, although msgsnd failed with EINVAL: only EAGAIN "
+		  "means the queue is full; any other error is reported with fail(\"msgsnd\") "
+		  "(%s)",
+		  short_command(&r), replay());
+	expect_error_report(&r, "msgsnd", EINVAL, "msgsnd failed with EINVAL (message too big)");
+	free(snd.v);
+	run_free(&r);
+}
+
+/* ---- drain ---- */
+
+static void shell_quote(char *out, size_t size, const char *word)
+{
+	size_t k = 0;
+	out[k++] = '\'';
+	for (const char *c = word; *c && k + 6 < size; c++) {
+		if (*c == '\'') {
+			memcpy(out + k, "'\\''", 4);
+			k += 4;
+		} else {
+			out[k++] = *c;
+		}
+	}
+	out[k++] = '\'';
+	out[k] = '\0';
+}
+
+/* Every msgrcv has IPC_NOWAIT; only the last one failed, with ENOMSG. */
+static void expect_drained(const struct run_result *r, const struct calls *rcv)
+{
+	cr_assert(rcv->n > 0, "`%s`: no msgrcv call%s (%s)", short_command(r), stderr_note(r),
+		  replay());
+	expect_nowait(r, rcv, "msgrcv",
+		      "once the queue is empty, a msgrcv without it waits for a message that "
+		      "never comes, instead of failing with ENOMSG");
+	expect_finished(r);
+	const struct trace_call *last = rcv->v[rcv->n - 1];
+	cr_assert(last->ret < 0 && last->err == ENOMSG,
+		  "`%s`: the last msgrcv %s%s; drain receives until msgrcv fails with ENOMSG, "
+		  "the sign that the queue is empty (%s)",
+		  short_command(r), last->ret < 0 ? "failed with " : "returned a message",
+		  last->ret < 0 ? err_name(last->err) : "", replay());
+	for (size_t i = 0; i + 1 < rcv->n; i++)
+		check(rcv->v[i]->ret >= 0,
+		      "`%s`: msgrcv call %zu failed with %s, and drain went on: the first "
+		      "ENOMSG means empty, stop there (%s)",
+		      short_command(r), i + 1, err_name(rcv->v[i]->err), replay());
+}
+
+/* Random typed messages, one of them empty: each printed as TYPE TEXT, then the count. */
+Test(lab, drain_prints_all, .timeout = 60)
+{
+	struct rng g = rng_for(6);
+	int n = (int)between(&g, 4, 12), blank = (int)between(&g, 0, n - 1);
+	char setup[4096], expected[4096], text[64], arg[160];
+	int k = snprintf(setup, sizeof setup, "{tools}/mkqueue");
+	int e = 0;
+	long bytes = 0;
+	for (int i = 0; i < n; i++) {
+		long type = between(&g, 1, 999);
+		if (i == blank)
+			text[0] = '\0';
+		else
+			random_text(&g, i + 1, text, sizeof text);
+		char spec[96];
+		snprintf(spec, sizeof spec, "%ld:%s", type, text);
+		shell_quote(arg, sizeof arg, spec);
+		k += snprintf(setup + k, sizeof setup - (size_t)k, " -t %s", arg);
+		e += snprintf(expected + e, sizeof expected - (size_t)e, "%ld %s\n", type, text);
+		bytes += (long)strlen(text);
+	}
+	snprintf(setup + k, sizeof setup - (size_t)k, " %s", KEYFILE);
+	snprintf(expected + e, sizeof expected - (size_t)e, "drained %d messages, %ld bytes\n", n,
+		 bytes);
+
+	const char *args[] = {"drain", KEYFILE, NULL};
+	struct run_result r;
+	run_nowait(args, setup, true, &r);
+	struct calls rcv = collect(&r, "msgrcv");
+	expect_drained(&r, &rcv);
+	expect_stdout(&r, expected);
+	expect_exit(&r, 0);
+	free(rcv.v);
+	run_free(&r);
+
+	/* An empty queue is not an error: the first msgrcv says ENOMSG. */
+	run_nowait(args, "{tools}/mkqueue " KEYFILE, true, &r);
+	rcv = collect(&r, "msgrcv");
+	expect_drained(&r, &rcv);
+	expect_stdout(&r, "drained 0 messages, 0 bytes\n");
+	expect_exit(&r, 0);
+	free(rcv.v);
+	run_free(&r);
+}
+
+/* A queue the program may not read: msgrcv fails with EACCES, which does not mean empty. */
+Test(lab, drain_unreadable_queue, .timeout = 60)
+{
+	struct rng g = rng_for(7);
+	char text[64], spec[96], arg[160], setup[512];
+	random_text(&g, 1, text, sizeof text);
+	snprintf(spec, sizeof spec, "%ld:%s", between(&g, 1, 99), text);
+	shell_quote(arg, sizeof arg, spec);
+	snprintf(setup, sizeof setup, "{tools}/mkqueue -t %s -m 200 %s", arg, KEYFILE);
+	const char *args[] = {"drain", KEYFILE, NULL};
+	struct run_result r;
+	run_nowait(args, setup, false, &r);
+	struct calls rcv = collect(&r, "msgrcv");
+	cr_assert(rcv.n > 0, "`%s`: no msgrcv call%s (%s)", short_command(&r), stderr_note(&r),
+		  replay());
+	const struct trace_call *last = rcv.v[rcv.n - 1];
+	cr_assert(last->ret < 0 && last->err == EACCES,
+		  "`%s`: the queue's mode is 0200 (write only), so msgrcv must fail with EACCES; "
+		  "the last msgrcv %s%s (%s)",
+		  short_command(&r), last->ret < 0 ? "failed with " : "succeeded",
+		  last->ret < 0 ? err_name(last->err) : "", replay());
+	cr_expect(!has_line(&r, "drained "),
+		  "`%s`: printed a \"drained\" line, although msgrcv failed with EACCES: only "
+		  "ENOMSG means the queue is empty; any other error is reported with "
+		  "fail(\"msgrcv\") (%s)",
+		  short_command(&r), replay());
+	expect_error_report(&r, "msgrcv", EACCES, "msgrcv failed with EACCES (no read permission)");
+	free(rcv.v);
+	run_free(&r);
+}
+
+/* ---- poll ---- */
+
+struct timed_message {
+	long at_ms, type;
+	char text[64];
+};
+
+/* "{tools}/mkqueue key && {tools}/later key 'MS:send:TYPE:TEXT'... [MS:rm]" */
+static void poll_setup(const struct timed_message *m, int n, long remove_at_ms, char *setup,
+		       size_t size)
+{
+	int k = snprintf(setup, size, "{tools}/mkqueue %s", KEYFILE);
+	if (n == 0 && remove_at_ms < 0)
+		return;
+	k += snprintf(setup + k, size - (size_t)k, " && {tools}/later %s", KEYFILE);
+	for (int i = 0; i < n; i++) {
+		char spec[128], arg[200];
+		snprintf(spec, sizeof spec, "%ld:send:%ld:%s", m[i].at_ms, m[i].type, m[i].text);
+		shell_quote(arg, sizeof arg, spec);
+		k += snprintf(setup + k, size - (size_t)k, " %s", arg);
+	}
+	if (remove_at_ms >= 0)
+		snprintf(setup + k, size - (size_t)k, " %ld:rm", remove_at_ms);
+}
+
+static void run_poll(const char *setup, long count, long ms, bool allow_failure,
+		     struct run_result *r)
+{
+	char count_arg[24], ms_arg[24];
+	snprintf(count_arg, sizeof count_arg, "%ld", count);
+	snprintf(ms_arg, sizeof ms_arg, "%ld", ms);
+	const char *args[] = {"poll", KEYFILE, count_arg, ms_arg, NULL};
+	run_nowait(args, setup, allow_failure, r);
+}
+
+/* stdout without the "empty try" lines. malloc'd. */
+static char *without_ticks(const char *out)
+{
+	char *text = malloc(strlen(out) + 1);
+	cr_assert(text, "grader error: out of memory");
+	size_t k = 0;
+	for (const char *p = out; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (strncmp(p, TICK_PREFIX, strlen(TICK_PREFIX))) {
+			memcpy(text + k, p, len);
+			k += len;
+			if (p[len] == '\n')
+				text[k++] = '\n';
+		}
+		p += len + (p[len] == '\n');
+	}
+	text[k] = '\0';
+	return text;
+}
+
+/* Messages arrive while poll waits, two at once among them: all printed, in order, then done. */
+Test(lab, poll_late_messages, .timeout = 60)
+{
+	struct rng g = rng_for(8);
+	struct timed_message m[8];
+	memset(m, 0, sizeof m);
+	int n = (int)between(&g, 3, 5);
+	for (int i = 0; i < n; i++) {
+		m[i].at_ms = between(&g, 10, 100);
+		m[i].type = between(&g, 1, 99);
+		random_text(&g, i + 1, m[i].text, sizeof m[i].text);
+	}
+	for (int i = 1; i < n; i++) /* in time order (insertion sort) */
+		for (int j = i; j > 0 && m[j].at_ms < m[j - 1].at_ms; j--) {
+			struct timed_message t = m[j];
+			m[j] = m[j - 1];
+			m[j - 1] = t;
+		}
+	int burst = (int)between(&g, 1, n - 1);
+	m[burst].at_ms = m[burst - 1].at_ms; /* sent together: the second must come at once */
+	char setup[2048], expected[1024];
+	poll_setup(m, n, -1, setup, sizeof setup);
+	int e = 0;
+	for (int i = 0; i < n; i++)
+		e += snprintf(expected + e, sizeof expected - (size_t)e, "%ld %s\n", m[i].type,
+			      m[i].text);
+	snprintf(expected + e, sizeof expected - (size_t)e, "received %d messages\n", n);
+
+	struct run_result r;
+	run_poll(setup, n, 2000, false, &r);
+	cr_assert(count_calls(&r, "msgrcv", 0) > 0, "`%s`: no msgrcv call%s (%s)",
+		  short_command(&r), stderr_note(&r), replay());
+	char *actual = without_ticks(r.out);
+	if (strcmp(actual, expected)) {
+		keep_comparison(&r, expected, actual);
+		size_t na, ne;
+		char **al = text_lines(actual, "", &na), **el = text_lines(expected, "", &ne);
+		size_t i = 0;
+		while (i < na && i < ne && !strcmp(al[i], el[i]))
+			i++;
+		cr_expect_fail("`%s`: leaving out the \"empty try\" lines, line %zu is %s%.80s%s, "
+			       "expected %s%.80s%s: each message as TYPE TEXT when it comes, then "
+			       "\"received COUNT messages\" (%s)",
+			       short_command(&r), i + 1, i < na ? "`" : "",
+			       i < na ? al[i] : "nothing", i < na ? "`" : "", i < ne ? "`" : "",
+			       i < ne ? el[i] : "the end of the output", i < ne ? "`" : "",
+			       replay());
+		free_lines(al);
+		free_lines(el);
+	}
+	free(actual);
+	expect_exit(&r, 0);
+	run_free(&r);
+}
+
+/*
+ * One message after about 160-200 ms, the next 110-130 ms later. The trace must show the
+ * back-off: each empty try followed by a sleep of 1, 2, 4 ... 64, 64 ... ms, back to 1 after a
+ * message, and one "empty try K: sleeping D ms" line for each.
+ */
+Test(lab, poll_backs_off, .timeout = 60)
+{
+	struct rng g = rng_for(9);
+	struct timed_message m[2];
+	/* By the first message the sleeps have reached 64 ms (eight empty tries take 127 ms).
+	 * poll gets it at most 64 ms late; the second comes well after that, so that the sleeps
+	 * after a message show too. */
+	m[0].at_ms = between(&g, 160, 200);
+	m[1].at_ms = m[0].at_ms + MAX_DELAY_MS + between(&g, 45, 65);
+	for (int i = 0; i < 2; i++) {
+		m[i].type = between(&g, 1, 99);
+		random_text(&g, i + 1, m[i].text, sizeof m[i].text);
+	}
+	char setup[1024];
+	poll_setup(m, 2, -1, setup, sizeof setup);
+	struct run_result r;
+	run_poll(setup, 2, 3000, false, &r);
+
+	struct calls rcv = collect(&r, "msgrcv");
+	cr_assert(rcv.n > 0, "`%s`: no msgrcv call%s (%s)", short_command(&r), stderr_note(&r),
+		  replay());
+	expect_nowait(&r, &rcv, "msgrcv",
+		      "poll must never wait in the kernel; it sleeps between tries itself");
+	long delay = 1, empty = 0;
+	for (size_t i = 0; i + 1 < rcv.n; i++) {
+		const struct trace_call *c = rcv.v[i];
+		if (c->ret >= 0) {
+			delay = 1;
+			continue;
+		}
+		check(c->err == ENOMSG,
+		      "`%s`: msgrcv call %zu failed with %s; on this queue only ENOMSG was "
+		      "expected (%s)",
+		      short_command(&r), i + 1, err_name(c->err), replay());
+		empty++;
+		double gap = (double)(started_us(rcv.v[i + 1]) - c->t_us) / 1000;
+		check(gap >= (double)delay - 0.05,
+		      "`%s`: msgrcv call %zu came %.2f ms after call %zu found the queue empty; "
+		      "the back-off asks for a sleep of %ld ms there: 1 ms after the first empty "
+		      "try, doubled after each further one up to 64 ms, and 1 ms again after a "
+		      "message (%s)",
+		      short_command(&r), i + 2, gap, i + 1, delay, replay());
+		check(gap <= (double)(delay + LATE_SLACK_MS),
+		      "`%s`: msgrcv call %zu came %.0f ms after call %zu found the queue empty; "
+		      "the back-off asks for a sleep of %ld ms there (sleep_ms takes "
+		      "milliseconds) (%s)",
+		      short_command(&r), i + 2, gap, i + 1, delay, replay());
+		delay = delay * 2 > MAX_DELAY_MS ? MAX_DELAY_MS : delay * 2;
+	}
+	cr_assert(empty > 0,
+		  "`%s`: no msgrcv found the queue empty, although the first message came only "
+		  "after about %ld ms (%s)",
+		  short_command(&r), m[0].at_ms, replay());
+
+	size_t nticks;
+	char **ticks = text_lines(r.out, TICK_PREFIX, &nticks);
+	cr_assert(nticks == (size_t)empty,
+		  "`%s`: %zu \"empty try\" lines for %ld tries that found the queue empty: after "
+		  "each of them, before sleeping, call other_work once (%s)",
+		  short_command(&r), nticks, empty, replay());
+	delay = 1;
+	for (size_t i = 0, k = 0; i + 1 < rcv.n; i++) {
+		if (rcv.v[i]->ret >= 0) {
+			delay = 1;
+			continue;
+		}
+		char want[64];
+		snprintf(want, sizeof want, "%zu: sleeping %ld ms", k + 1, delay);
+		const char *why = "K counts the empty tries from 1";
+		long said;
+		if (sscanf(ticks[k], "%*d: sleeping %ld ms", &said) == 1 && said != delay)
+			why = said > MAX_DELAY_MS
+				  ? "the sleep doubles up to 64 ms and then stays at 64 ms"
+			      : delay == 1 && k > 0 && rcv.v[i - 1]->ret >= 0
+				  ? "after a message, the sleep goes back to 1 ms"
+				  : "the sleep starts at 1 ms and doubles after each empty try";
+		check(!strcmp(ticks[k], want),
+		      "`%s`: \"empty try\" line %zu is `" TICK_PREFIX
+		      "%.60s`, expected `" TICK_PREFIX "%s`: %s (%s)",
+		      short_command(&r), k + 1, ticks[k], want, why, replay());
+		k++;
+		delay = delay * 2 > MAX_DELAY_MS ? MAX_DELAY_MS : delay * 2;
+	}
+	free_lines(ticks);
+	free(rcv.v);
+	run_free(&r);
+}
+
+/* Nothing ever comes: poll gives up once MS ms have passed, not much later, with status 3. */
+Test(lab, poll_gives_up, .timeout = 60)
+{
+	struct rng g = rng_for(10);
+	/* Sleeps without a cap put tries at 127 and 255 ms: with MS from 130 to 200 that bug still
+	 * gives up in time here, and costs poll_backs_off only. */
+	long count = between(&g, 1, 3), ms = between(&g, 130, 200);
+	char setup[256];
+	poll_setup(NULL, 0, -1, setup, sizeof setup);
+	struct run_result r;
+	run_poll(setup, count, ms, false, &r);
+
+	struct calls rcv = collect(&r, "msgrcv");
+	cr_assert(rcv.n > 0, "`%s`: no msgrcv call%s (%s)", short_command(&r), stderr_note(&r),
+		  replay());
+	for (size_t i = 0; i < rcv.n; i++)
+		check(rcv.v[i]->ret < 0 && rcv.v[i]->err == ENOMSG,
+		      "`%s`: msgrcv call %zu %s%s; on this queue, always empty, only ENOMSG "
+		      "was expected (%s)",
+		      short_command(&r), i + 1, rcv.v[i]->ret < 0 ? "failed with " : "succeeded",
+		      rcv.v[i]->ret < 0 ? err_name(rcv.v[i]->err) : "", replay());
+	char want[128];
+	snprintf(want, sizeof want, "gave up after %ld ms: received 0 of %ld messages", ms, count);
+	size_t n;
+	char **lines = text_lines(r.out, "", &n);
+	cr_assert(n > 0 && !strcmp(lines[n - 1], want),
+		  "`%s`: the last line is %s%.80s%s, expected `%s`%s (%s)", short_command(&r),
+		  n ? "`" : "", n ? lines[n - 1] : "missing", n ? "`" : "", want,
+		  r.truncated ? ": the output was cut at 1 MiB: poll printed far too much, it "
+				"must sleep between tries"
+			      : "",
+		  replay());
+	free_lines(lines);
+	double span = (double)(rcv.v[rcv.n - 1]->t_us - started_us(rcv.v[0])) / 1000;
+	cr_assert(span >= (double)ms - 5,
+		  "`%s`: the last msgrcv came %.0f ms after the first, before the deadline of %ld "
+		  "ms: give up only after a try that finds the queue empty once MS ms have "
+		  "passed (%s)",
+		  short_command(&r), span, ms, replay());
+	cr_assert(span <= (double)(ms + MAX_DELAY_MS + LATE_SLACK_MS),
+		  "`%s`: the last msgrcv came %.0f ms after the first, far past the deadline of "
+		  "%ld ms: with sleeps of at most 64 ms, the try after the deadline comes at "
+		  "most 64 ms late (%s)",
+		  short_command(&r), span, ms, replay());
+	expect_exit(&r, EXIT_GAVE_UP);
+	free(rcv.v);
+	run_free(&r);
+}
+
+/* The queue is removed while poll waits: EINVAL (or EIDRM) ends it with status 1 at once. */
+Test(lab, poll_queue_removed, .timeout = 60)
+{
+	struct rng g = rng_for(11);
+	long at = between(&g, 40, 100);
+	struct timed_message m = {.at_ms = at / 2, .type = between(&g, 1, 99)};
+	random_text(&g, 1, m.text, sizeof m.text);
+	char setup[512];
+	poll_setup(&m, 1, at, setup, sizeof setup);
+	struct run_result r;
+	run_poll(setup, 3, 1000, false, &r);
+
+	struct calls rcv = collect(&r, "msgrcv");
+	cr_assert(rcv.n > 0, "`%s`: no msgrcv call%s (%s)", short_command(&r), stderr_note(&r),
+		  replay());
+	size_t bad = 0;
+	while (bad < rcv.n && (rcv.v[bad]->ret >= 0 || rcv.v[bad]->err == ENOMSG))
+		bad++;
+	cr_assert(bad < rcv.n,
+		  "`%s`: no msgrcv failed with anything but ENOMSG, although the queue was removed "
+		  "about %ld ms after the start; poll ended first, with status %d%s (%s)",
+		  short_command(&r), at, r.exit_code, stderr_note(&r), replay());
+	int err = rcv.v[bad]->err;
+	cr_assert(bad + 1 == rcv.n,
+		  "`%s`: msgrcv call %zu failed with %s (the queue was removed), and poll tried "
+		  "%zu more times: only ENOMSG means empty; any other error ends poll with "
+		  "fail(\"msgrcv\") (%s)",
+		  short_command(&r), bad + 1, err_name(err), rcv.n - bad - 1, replay());
+	cr_expect(!has_line(&r, "gave up"),
+		  "`%s`: printed a \"gave up\" line, although msgrcv failed with %s: the queue is "
+		  "gone, which is an error, not a timeout (%s)",
+		  short_command(&r), err_name(err), replay());
+	expect_error_report(&r, "msgrcv", err, "msgrcv failed because the queue was removed");
+	free(rcv.v);
+	run_free(&r);
+}
+
+/* ---- keys and removal ---- */
+
+/* A KEYFILE that does not exist: ftok fails with ENOENT, and no queue is touched. */
+Test(lab, bad_key_file, .timeout = 60)
+{
+	static const char *const cases[][5] = {{"fill", "missing-key", "100", NULL},
+					       {"drain", "missing-key", NULL},
+					       {"poll", "missing-key", "1", "100", NULL},
+					       {"remove", "missing-key", NULL}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct run_result r;
+		run_nowait(cases[i], NULL, false, &r);
+		cr_assert(count_calls(&r, "msgget", 0) == 0,
+			  "`%s`: msgget was called, although missing-key does not exist: check "
+			  "ftok's result; -1 is not a key to use (%s)",
+			  short_command(&r), replay());
+		cr_assert(
+		    r.exit_code == 1 && strstr(r.err, "ftok") && strstr(r.err, strerror(ENOENT)),
+		    "`%s`: exited with status %d and stderr \"%s\"; expected status 1 and "
+		    "\"nowait: ftok: %s\": ftok fails with ENOENT when KEYFILE does not "
+		    "exist (%s)",
+		    short_command(&r), r.exit_code, first_line(r.err), strerror(ENOENT), replay());
+		run_free(&r);
+	}
+}
+
+/* remove takes the queue of the key away, messages and all. */
+Test(lab, remove_queue, .timeout = 60)
+{
+	struct rng g = rng_for(12);
+	char setup[256];
+	snprintf(setup, sizeof setup, "{tools}/mkqueue -n %ld:%ld %s", between(&g, 1, 5),
+		 between(&g, 0, 100), KEYFILE);
+	const char *args[] = {"remove", KEYFILE, NULL};
+	struct run_result r;
+	run_nowait(args, setup, false, &r);
+	int id = atoi(r.setup_output);
+	struct calls ctl = collect(&r, "msgctl");
+	const struct trace_call *rm = NULL;
+	for (size_t i = 0; i < ctl.n; i++)
+		if (ctl.v[i]->cmd == IPC_RMID && ctl.v[i]->ret == 0)
+			rm = ctl.v[i];
+	cr_assert(rm, "`%s`: no successful msgctl(IPC_RMID)%s (%s)", short_command(&r),
+		  stderr_note(&r), replay());
+	cr_assert(rm->msqid == id,
+		  "`%s`: removed queue %d, but the queue of ftok(KEYFILE, 'N') was %d: open it "
+		  "with msgget(key, 0) (%s)",
+		  short_command(&r), rm->msqid, id, replay());
+	for (int i = 0; i < r.nqueues; i++)
+		cr_assert_fail("`%s`: queue %d (%ld messages) was left (%s)", short_command(&r),
+			       r.queues[i].msqid, r.queues[i].qnum, replay());
+	expect_stdout(&r, "removed queue <id>\n");
+	expect_exit(&r, 0);
+	free(ctl.v);
+	run_free(&r);
+}
