@@ -462,7 +462,10 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	free(trace);
 }
 
-/* The command a student can type in the lab's folder to run the same case by hand. */
+/*
+ * The command a student can type in the lab's folder to run the same case by hand. A case that
+ * needs the sandbox (a setup, kernel limits, a second user) runs in it, as msglab-run.
+ */
 static char *shown_command(const struct run_spec *spec, const char *label)
 {
 	struct invocation inv;
@@ -472,22 +475,32 @@ static char *shown_command(const struct run_spec *spec, const char *label)
 	FILE *cmd = open_memstream(&text, &size);
 	if (!cmd)
 		cr_assert_fail("grader error: out of memory");
+	if (spec->make_file)
+		fprintf(cmd, "touch %s && ", spec->make_file);
 	for (int i = 0; i < 4 && spec->env[i]; i++) {
 		quote(cmd, spec->env[i]);
 		fputc(' ', cmd);
+	}
+	bool sandboxed = inv.setup || spec->sysctl[0] || spec->other_user;
+	if (sandboxed) {
+		fputs(need_env("MSGLAB_RUN"), cmd);
+		for (int i = 0; i < 4 && spec->sysctl[i]; i++)
+			fprintf(cmd, " -s %s", spec->sysctl[i]);
+		if (inv.setup) {
+			fputs(" -x", cmd);
+			quote(cmd, inv.setup);
+		}
+		if (spec->other_user)
+			fputs(" -O", cmd);
+		fputs(" -- ", cmd);
 	}
 	fputs(inv.program, cmd);
 	for (int i = 0; inv.args[i]; i++)
 		quote(cmd, inv.args[i]);
 	if (spec->input)
 		fprintf(cmd, " < %s/%s.stdin", transcript_dir(), label);
-	fputs(" | cat", cmd);
-	for (int i = 0; i < 4 && spec->sysctl[i]; i++)
-		fprintf(cmd, "   # with kernel.%s", spec->sysctl[i]);
-	if (inv.setup)
-		fprintf(cmd, "   # after: %s", inv.setup);
-	if (spec->other_user)
-		fputs("   # as another user than the setup", cmd);
+	if (!sandboxed)
+		fputs(" | cat", cmd); /* stdout a pipe, as in the grader */
 	if (fclose(cmd) != 0)
 		cr_assert_fail("grader error: out of memory");
 	free_invocation(&inv);
