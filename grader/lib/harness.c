@@ -20,6 +20,7 @@
 #define REFERENCE_TIMEOUT_MS 10000
 #define DEFAULT_FLOOR_MS     1000
 #define TIMEOUT_FACTOR	     20
+#define MAX_ARGS	     256
 
 static const char *need_env(const char *name)
 {
@@ -290,7 +291,7 @@ static char *substitute(const char *text, const char *bin, const char *tools)
 /* What to run for a spec: the submission's programs, or with reference, the reference's. */
 struct invocation {
 	char *program, *setup;
-	char *args[64];
+	char *args[MAX_ARGS + 1];
 };
 
 static void dir_of(const char *path, char *out, size_t size)
@@ -335,8 +336,11 @@ static bool resolve(const struct run_spec *spec, enum target target, struct invo
 	memset(inv, 0, sizeof *inv);
 	inv->program = substitute(program, bin, tools);
 	inv->setup = spec->setup ? substitute(spec->setup, bin, tools) : NULL;
-	for (int i = 0; spec->args && spec->args[i] && i < 63; i++)
+	for (int i = 0; spec->args && spec->args[i]; i++) {
+		if (i == MAX_ARGS)
+			cr_assert_fail("grader error: more than %d arguments", MAX_ARGS);
 		inv->args[i] = substitute(spec->args[i], bin, tools);
+	}
 	return true;
 }
 
@@ -372,7 +376,7 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		write_whole(in_path, spec->input, strlen(spec->input));
 	snprintf(timeout, sizeof timeout, "%.0f", timeout_ms);
 
-	const char *argv[64];
+	const char *argv[MAX_ARGS + 32];
 	int n = 0;
 	argv[n++] = need_env("MSGLAB_RUN");
 	argv[n++] = "-t";
@@ -397,7 +401,7 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		argv[n++] = "-O";
 	argv[n++] = "--";
 	argv[n++] = program;
-	for (int i = 0; inv->args[i] && n < 63; i++)
+	for (int i = 0; inv->args[i]; i++)
 		argv[n++] = inv->args[i];
 	argv[n] = NULL;
 
@@ -421,7 +425,7 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	}
 	/* msglab-run keeps its own deadline; this one only guards against the sandbox itself. */
 	int status = 0;
-	double waited = 0, limit = timeout_ms + 10000;
+	double waited = 0, limit = 2 * timeout_ms + 15000; /* setup + program */
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)

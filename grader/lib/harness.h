@@ -69,8 +69,8 @@ struct run_result {
 	int nqueues;
 	struct left_proc procs[MAX_LEFT];
 	int nprocs;
-	char *command;		/* how to run the same thing by hand */
-	char setup_output[256]; /* what the setup command printed, newlines as spaces */
+	char *command;		 /* how to run the same thing by hand */
+	char setup_output[4096]; /* what the setup command printed, newlines as spaces */
 };
 
 struct run_spec {
