@@ -80,13 +80,15 @@ build/lib/libmsgtrace.so build/asan/lib/libmsgtrace.so: grader/trace/msgtrace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -fPIC -o $@.tmp $< -ldl && mv $@.tmp $@
 
-$(LAB_TOOLS): build/grader/%: grader/%.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Igrader/lib -I$(<D)/.. -o $@.tmp $< && mv $@.tmp $@
+LAB_HEADERS := $(wildcard grader/*/*.h solutions/*/*.h)
 
-$(ASAN_LAB_TOOLS): build/asan/grader/%: grader/%.c
+$(LAB_TOOLS): build/grader/%: grader/%.c $(LAB_HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Igrader/lib -I$(<D)/.. -o $@.tmp $< && mv $@.tmp $@
+	$(CC) $(CFLAGS) -pthread -Igrader/lib -I$(<D)/.. -o $@.tmp $< && mv $@.tmp $@
+
+$(ASAN_LAB_TOOLS): build/asan/grader/%: grader/%.c $(LAB_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -Igrader/lib -I$(<D)/.. -o $@.tmp $< && mv $@.tmp $@
 
 build/asan/tests/harness: tests/harness/harness_tests.c $(HARNESS)
 	@mkdir -p $(@D)
@@ -104,11 +106,11 @@ build/tests/misbehave: tests/harness/misbehave.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
 
-build/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
+build/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h solutions/%/*.h) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Igrader/lib -Igrader/$* -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 
-build/asan/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h) $(HARNESS)
+build/asan/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h solutions/%/*.h) $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -Igrader/$* -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 

@@ -349,6 +349,11 @@ static void exec_program(const struct options *o, bool was_root, int out_w, int 
 		    setenv("LD_PRELOAD", o->trace_lib, 1) != 0)
 			die("setenv: %s", strerror(errno));
 	}
+	/* A grader tool run as the program plans its own waits within this. */
+	char timeout[32];
+	snprintf(timeout, sizeof timeout, "%ld", o->timeout_ms);
+	if (setenv("MSGLAB_TIMEOUT_MS", timeout, 1) != 0)
+		die("setenv: %s", strerror(errno));
 	drop_privileges(was_root, o->other_user);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		die("prctl: %s", strerror(errno));
