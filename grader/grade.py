@@ -10,8 +10,10 @@ import argparse
 import csv
 import concurrent.futures
 import difflib
+import hashlib
 import json
 import os
+import platform
 import random
 import shlex
 import shutil
@@ -185,6 +187,22 @@ def first_command(test_dir):
     return None, None
 
 
+def calibration_dir(lab, build, mode):
+    """Where the reference's times on this lab's cases are remembered: a folder named after
+    everything they depend on (the machine, the sandbox mode, the solution, the tests)."""
+    digest = hashlib.sha256()
+    digest.update(("%s %s %s" % (platform.node(), os.cpu_count(), mode)).encode())
+    for folder in (os.path.join(ROOT, "solutions", lab), os.path.join(ROOT, "grader", lab)):
+        for base, dirs, files in sorted(os.walk(folder)):
+            dirs.sort()
+            for name in sorted(files):
+                with open(os.path.join(base, name), "rb") as f:
+                    digest.update(name.encode() + f.read())
+    path = os.path.join(build, "calibration", "%s-%s" % (lab, digest.hexdigest()[:16]))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
 def grade_lab(lab, args, env, tmp):
     """Build and test one lab; returns its result as a dict (never raises for student faults)."""
     rubric = load_rubric(lab)
@@ -213,7 +231,9 @@ def grade_lab(lab, args, env, tmp):
     if ok:
         lab_env = dict(env,
                        MSGLAB_PROGRAM=os.path.join(tmp, "submission", lab, program),
-                       MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program))
+                       MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program),
+                       MSGLAB_CALIBRATION=calibration_dir(lab, env["MSGLAB_BUILD"],
+                                                          env["MSGLAB_MODE"]))
         tools = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tools")
         if os.path.isdir(tools):
             # Run inside the sandbox as another user: copied where it can reach them.
@@ -397,7 +417,9 @@ def main():
                 print(style("FALLBACK MODE: %s. Tests that need a private IPC namespace are "
                             "skipped; leaks are the run's own new queues; do not grade in "
                             "parallel." % session.fallback_reason, "33"), file=sys.stderr)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            # Labs spend much of their time waiting on the programs, not computing.
+            workers = min(len(labs), 2 * (os.cpu_count() or 1))
+            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(lambda lab: grade_lab(lab, args, env, session.tmp),
                                         labs))
     except GraderError as e:
