@@ -562,10 +562,12 @@ static double reference_ms(const struct run_spec *spec, const char *label)
 		char tmp[4400];
 		snprintf(tmp, sizeof tmp, "%s.%d", cache, (int)getpid());
 		FILE *f = fopen(tmp, "we");
-		if (f && fprintf(f, "%.3f\n", ms) > 0 && fclose(f) == 0)
-			rename(tmp, cache);
-		else if (f)
-			fclose(f);
+		if (f) {
+			bool written = fprintf(f, "%.3f\n", ms) > 0;
+			if (fclose(f) == 0 && written && rename(tmp, cache) == 0)
+				return ms;
+			unlink(tmp); /* not remembered: measured again next time */
+		}
 	}
 	return ms;
 }
