@@ -14,7 +14,8 @@ CRITERION = $(shell pkg-config --cflags --libs criterion 2>/dev/null || echo -lc
 PYTHON   ?= python3
 
 LABS      := $(patsubst grader/%/rubric.json,%,$(wildcard grader/*/rubric.json))
-HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/harness.h
+HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/cases.c grader/lib/harness.h \
+	grader/lib/cases.h
 # Programs a lab's tests run inside the sandbox (grader/LAB/tools/NAME.c): never sanitized.
 LAB_TOOL_SRC := $(wildcard grader/*/tools/*.c)
 LAB_TOOLS := $(patsubst grader/%.c,build/grader/%,$(LAB_TOOL_SRC))
@@ -97,7 +98,7 @@ build/asan/tests/harness: tests/harness/harness_tests.c $(HARNESS)
 build/asan/tests/kernel/model_vs_kernel: grader/02-typed-selection/model.c \
 	grader/02-typed-selection/model.h
 
-build/asan/tests/kernel/%: tests/kernel/%.c tests/kernel/private_ipc.h
+build/asan/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/02-typed-selection -o $@.tmp $(filter %.c,$^) \
 		$(CRITERION) && mv $@.tmp $@

@@ -230,6 +230,7 @@ def grade_lab(lab, args, env, tmp):
     entries = {}
     if ok:
         lab_env = dict(env,
+                       MSGLAB_LAB=lab,
                        MSGLAB_PROGRAM=os.path.join(tmp, "submission", lab, program),
                        MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program),
                        MSGLAB_CALIBRATION=calibration_dir(lab, env["MSGLAB_BUILD"],
@@ -417,8 +418,11 @@ def main():
                 print(style("FALLBACK MODE: %s. Tests that need a private IPC namespace are "
                             "skipped; leaks are the run's own new queues; do not grade in "
                             "parallel." % session.fallback_reason, "33"), file=sys.stderr)
-            # Labs spend much of their time waiting on the programs, not computing.
+            # Labs spend much of their time waiting on the programs, not computing. Without
+            # namespaces or a uid per run, parallel runs would take each other's leaks for theirs.
             workers = min(len(labs), 2 * (os.cpu_count() or 1))
+            if env["MSGLAB_MODE"] == "fallback" and os.geteuid() != 0:
+                workers = 1
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(lambda lab: grade_lab(lab, args, env, session.tmp),
                                         labs))

@@ -11,7 +11,9 @@ tests/buggy/LAB/NAME.variant describes a bug as edits to solutions/LAB/PROGRAM.c
     the buggy lines
     //@@ end
 
-(more replace/with pairs may follow before //@@ end). A line "file: NAME.c" in the header edits
+(more replace/with pairs may follow before //@@ end). A line "root only: test_c" names listed
+tests that fail only when the grader runs as root (the bug needs a second user to show).
+A line "file: NAME.c" in the header edits
 that file of the solution instead of PROGRAM.c (for labs of several files). The variant's
 submission is the whole solution folder with that one file changed. A variant must fail exactly
 the tests it lists.
@@ -29,11 +31,16 @@ class VariantError(Exception):
     pass
 
 
+def header_list(text, field):
+    m = re.search(r"^\s*(?:/\*|\*|//)?\s*%s:([^\n*]*)" % field, text[:text.find("//@@")], re.M)
+    return set(m.group(1).split()) if m else None
+
+
 def expected_failures(text, where):
-    m = re.search(r"^\s*(?:/\*|\*|//)?\s*fails:([^\n*]*)", text, re.M)
-    if not m:
+    tests = header_list(text, "fails")
+    if tests is None:
         raise VariantError("%s: no 'fails:' line" % where)
-    return set(m.group(1).split())
+    return tests
 
 
 def apply_edits(solution, text, where):
@@ -63,7 +70,8 @@ def solution_files(lab):
 
 
 def variants(lab, program):
-    """[(name, {file: content} of the buggy submission, set of tests it must fail)]."""
+    """[(name, {file: content} of the buggy submission, set of tests it must fail, the subset
+    that fails only as root)]."""
     folder = os.path.join(ROOT, "tests", "buggy", lab)
     if not os.path.isdir(folder):
         return []
@@ -81,5 +89,6 @@ def variants(lab, program):
         if target not in files:
             raise VariantError("%s: the solution has no %s" % (where, target))
         files[target] = apply_edits(files[target], text, where)
-        found.append((os.path.splitext(name)[0], files, expected_failures(text, where)))
+        found.append((os.path.splitext(name)[0], files, expected_failures(text, where),
+                      header_list(text, "root only") or set()))
     return found

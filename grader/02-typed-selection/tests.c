@@ -16,6 +16,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 
+#include "cases.h"
 #include "harness.h"
 #include "model.h"
 
@@ -30,39 +31,6 @@ struct batch {
 };
 
 /* ---- reproducible random batches ---- */
-
-struct rng {
-	uint64_t state;
-};
-
-/* splitmix64: the same sequence on every libc. */
-static uint64_t next_random(struct rng *g)
-{
-	uint64_t z = (g->state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static long between(struct rng *g, long low, long high)
-{
-	return low + (long)(next_random(g) % (uint64_t)(high - low + 1));
-}
-
-/* Each test draws its own sequence from the run's seed. */
-static struct rng rng_for(unsigned salt)
-{
-	return (struct rng){(uint64_t)test_seed() * 1000003u + salt};
-}
-
-/* "seed S; replay with make grade LAB=02 TEST=name SEED=S", for failure messages. */
-static const char *replay(void)
-{
-	static char text[160];
-	snprintf(text, sizeof text, "seed %u; replay with make grade LAB=02 TEST=%s SEED=%u",
-		 test_seed(), criterion_current_test->name, test_seed());
-	return text;
-}
 
 static const char *const words[] = {"apple", "pear",  "fig",   "plum",	"kiwi",	  "lime",
 				    "date",  "grape", "melon", "peach", "cherry", "mango"};

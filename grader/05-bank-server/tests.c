@@ -18,6 +18,7 @@
 #include <sys/msg.h>
 
 #include "bank_wire.h"
+#include "cases.h"
 #include "harness.h"
 
 #define MAX_FIELDS  48
@@ -167,12 +168,11 @@ static void run_scenario(const char *mode, bool seeded, struct run_result *r, st
 	read_events(r, ev);
 }
 
-/* "; replay with ..." for the failure messages of seeded tests. */
-static const char *replay(void)
+/* " (seed S; replay with ...)" for the failure messages of seeded tests. */
+static const char *replay_note(void)
 {
-	static char s[160];
-	snprintf(s, sizeof s, " (seed %u; replay with make grade LAB=05 TEST=%s SEED=%u)",
-		 test_seed(), criterion_current_test->name, test_seed());
+	static char s[240];
+	snprintf(s, sizeof s, " (%s)", replay());
 	return s;
 }
 
@@ -780,7 +780,7 @@ Test(lab, server_replies, .timeout = 60)
 			  "said status %ld, op %ld, account %ld, balance %ld%s",
 			  what, status, status_name(status), op, account, balance,
 			  num(e, "status", -1), num(e, "rop", -1), num(e, "raccount", -1),
-			  num(e, "balance", -1), replay());
+			  num(e, "balance", -1), replay_note());
 	}
 	cr_assert(expected_replies > 20, "grader error: too few requests");
 	const struct event *extra = find(&ev, "extra-reply", 0);
@@ -920,7 +920,7 @@ Test(lab, crowd, .timeout = 60)
 				       cl[i].pid, args, cl[i].wave, first_line(out),
 				       first_line(cl[i].want),
 				       whose ? ": that is the answer for `bank-client " : "",
-				       whose ? whose : "", whose ? "`" : "", replay());
+				       whose ? whose : "", whose ? "`" : "", replay_note());
 		}
 		cr_assert(
 		    num(cl[i].e, "exit", -1) == cl[i].status,
