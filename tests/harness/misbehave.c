@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,20 @@ static _Noreturn void hang(void)
 		pause();
 }
 
+/* Is pid blocked in a sleep call? (/proc/PID/syscall starts with the call's number) */
+static int asleep(pid_t pid)
+{
+	char path[64];
+	long nr = -1;
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int ok = fscanf(f, "%ld", &nr) == 1;
+	fclose(f);
+	return ok && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep);
+}
+
 /* Two queues (one with 3 x 10 bytes), a sleeping child and a zombie, then exit 3. */
 static int leak(void)
 {
@@ -62,6 +77,9 @@ static int leak(void)
 		sleep(100);
 		_exit(0);
 	}
+	/* Let the sleeper be asleep before we exit, so the report can say so. */
+	for (int tries = 0; tries < 2000 && !asleep(sleeper); tries++)
+		usleep(1000);
 	pid_t zombie = fork();
 	check(zombie >= 0, "fork");
 	if (zombie == 0)
