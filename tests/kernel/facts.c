@@ -4,9 +4,8 @@
  * Every test runs in a private IPC namespace (private_ipc.h): it starts with
  * no queues and the default limits, and whatever it creates dies with it.
  *
- * Forked children report through their exit code (an errno value, 0 for
- * success, CHILD_BROKEN if their own set-up failed) and end in _exit():
- * a child that returns into Criterion or calls cr_* hangs the run.
+ * Forked children report through their exit code and end in _exit()
+ * (children.h).
  */
 #define _GNU_SOURCE
 
@@ -20,39 +19,26 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "children.h"
 #include "private_ipc.h"
+#include "queues.h"
 
-#define TEXT_MAX	  1024
-#define DEFAULT_MSGMAX	  8192
-#define DEFAULT_MSGMNB	  16384
-#define DEFAULT_MSGMNI	  32000
-#define CHILD_BROKEN	  250
-#define CHILD_NO_CAP	  251
-#define CHILD_DEADLINE_MS 5000
-#define POLL_MS		  5
-#define ARRAY_SIZE(a)	  (sizeof(a) / sizeof((a)[0]))
+#define TEXT_MAX       1024
+#define DEFAULT_MSGMAX 8192
+#define DEFAULT_MSGMNB 16384
+#define DEFAULT_MSGMNI 32000
+#define CHILD_NO_CAP   251
+#define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
 
 /* The inode number of the initial user namespace, fixed by the kernel (PROC_USER_INIT_INO). */
 #define INITIAL_USERNS_INO 0xEFFFFFFDUL
-
-/* Without a per-call syscall number (e.g. the ipc() multiplexer), any blocking syscall will do. */
-#ifdef SYS_msgrcv
-#define NR_MSGRCV SYS_msgrcv
-#define NR_MSGSND SYS_msgsnd
-#else
-#define NR_MSGRCV -1L
-#define NR_MSGSND -1L
-#endif
 
 struct text_msg {
 	long mtype;
@@ -74,14 +60,6 @@ static const long example_types[] = {3, 1, 2, 1, 3, 2, 5};
 #define EXAMPLE_N ARRAY_SIZE(example_types)
 
 /* ---- helpers that never call cr_* (children use them) ---- */
-
-static void sleep_ms(long ms)
-{
-	struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
-}
 
 /* Read one decimal number from a /proc file; 0, or -1 with errno set. */
 static int read_long_file(const char *path, long *value)
@@ -114,72 +92,6 @@ static int read_long_file(const char *path, long *value)
 	return 0;
 }
 
-/*
- * Wait until thread tid of process pid sleeps in system call nr (any call if
- * nr < 0). /proc/PID/task/TID/syscall names the call only while the thread is
- * off the CPU, and msgrcv/msgsnd enqueue themselves before they sleep, so
- * once it reads nr the thread is registered as a waiter. Where that file is
- * missing, fall back to "sleeping, plus a pause". Returns 0, or -1 on timeout.
- */
-static int wait_blocked_in(pid_t pid, pid_t tid, long nr, int timeout_ms)
-{
-	char syscall_path[64], stat_path[64];
-
-	snprintf(syscall_path, sizeof(syscall_path), "/proc/%d/task/%d/syscall", (int)pid,
-		 (int)tid);
-	snprintf(stat_path, sizeof(stat_path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	for (int waited = 0; waited <= timeout_ms; waited += POLL_MS) {
-		int fd = open(syscall_path, O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			char text[256];
-			ssize_t got = read(fd, text, sizeof(text) - 1);
-
-			if (close(fd) != 0 || got < 0)
-				return -1;
-			text[got] = '\0';
-			/* "running" while on the CPU, "-1 ..." outside a syscall */
-			if (text[0] >= '0' && text[0] <= '9' &&
-			    (nr < 0 || strtol(text, NULL, 10) == nr))
-				return 0;
-		} else {
-			char state = 0;
-			FILE *f;
-
-			f = fopen(stat_path, "re");
-			if (f == NULL)
-				return -1;
-			if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-				state = 0;
-			if (fclose(f) != 0)
-				return -1;
-			if (state == 'S') {
-				sleep_ms(100);
-				return 0;
-			}
-		}
-		sleep_ms(POLL_MS);
-	}
-	return -1;
-}
-
-/* Whether the effective capability set holds cap: 1 or 0, or -1 if /proc/self/status fails. */
-static int effective_cap(int cap)
-{
-	unsigned long long mask = 0;
-	char line[256];
-	int found = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (f == NULL)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = sscanf(line, "CapEff: %llx", &mask) == 1;
-	if (fclose(f) != 0 || !found)
-		return -1;
-	return (int)((mask >> cap) & 1);
-}
-
 /* ---- helpers for the test process ---- */
 
 static int new_queue(void)
@@ -188,19 +100,6 @@ static int new_queue(void)
 
 	cr_assert(id >= 0, "msgget(IPC_PRIVATE): %s", strerror(errno));
 	return id;
-}
-
-static void remove_queue(int id)
-{
-	cr_assert(msgctl(id, IPC_RMID, NULL) == 0, "msgctl(%d, IPC_RMID): %s", id, strerror(errno));
-}
-
-static struct msqid_ds queue_stat(int id)
-{
-	struct msqid_ds ds;
-
-	cr_assert(msgctl(id, IPC_STAT, &ds) == 0, "msgctl(%d, IPC_STAT): %s", id, strerror(errno));
-	return ds;
 }
 
 static long read_limit(const char *path)
@@ -261,45 +160,6 @@ static void assert_order(const int *got, size_t n, const int *want, size_t want_
 			  what, i, got[i], example_types[got[i]], want[i]);
 }
 
-/*
- * fork() for a test: the child gets SIGKILL when the test process dies (a
- * timeout must not leave a blocked child behind) and must end in _exit().
- */
-static pid_t fork_child(void)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-		_exit(CHILD_BROKEN);
-	return pid;
-}
-
-/* The child's exit code; a child that overstays CHILD_DEADLINE_MS is killed and fails the test. */
-static int child_exit_code(pid_t pid)
-{
-	int status;
-
-	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += POLL_MS) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		cr_assert(r >= 0, "waitpid: %s", strerror(errno));
-		if (r == pid) {
-			cr_assert(WIFEXITED(status), "child %d died of signal %d", (int)pid,
-				  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-			cr_assert(WEXITSTATUS(status) != CHILD_BROKEN,
-				  "child %d: its set-up failed", (int)pid);
-			return WEXITSTATUS(status);
-		}
-		sleep_ms(POLL_MS);
-	}
-	cr_assert(kill(pid, SIGKILL) == 0, "kill: %s", strerror(errno));
-	cr_assert(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	cr_assert_fail("child %d still running after %d ms", (int)pid, CHILD_DEADLINE_MS);
-	return -1;
-}
-
 static const char *errno_name(int e)
 {
 	return e == 0 ? "success" : strerror(e);
@@ -320,15 +180,6 @@ static int in_initial_userns(void)
 	cr_assert(stat("/proc/self/ns/user", &st) == 0, "stat /proc/self/ns/user: %s",
 		  strerror(errno));
 	return (unsigned long)st.st_ino == INITIAL_USERNS_INO;
-}
-
-/* Returns once time(NULL), the clock behind msg_ctime and friends, has passed t. */
-static void wait_past_second(time_t t)
-{
-	while (time(NULL) <= t)
-		sleep_ms(POLL_MS);
-	/* the kernel's seconds may trail the vDSO clock by a tick */
-	sleep_ms(20);
 }
 
 static volatile sig_atomic_t signal_seen;

@@ -7,46 +7,32 @@
  * back-off against them).
  *
  * Every test runs in a private IPC namespace (private_ipc.h). Forked children report through
- * their exit code (an errno value, 0 for success, CHILD_BROKEN if their own set-up failed) and
- * end in _exit().
+ * their exit code and end in _exit() (children.h).
  */
 #define _GNU_SOURCE
 
 #include <errno.h>
 #include <linux/capability.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "children.h"
 #include "private_ipc.h"
+#include "queues.h"
 
-#define TEXT_MAX	  8192
-#define CHILD_BROKEN	  250
-#define CHILD_UNCHANGED	  249
-#define CHILD_DEADLINE_MS 5000
-#define POLL_MS		  5
-#define KEY		  0x4e0003
-
-/* Without a per-call syscall number (e.g. the ipc() multiplexer), any blocking syscall will do. */
-#ifdef SYS_msgrcv
-#define NR_MSGRCV SYS_msgrcv
-#define NR_MSGSND SYS_msgsnd
-#else
-#define NR_MSGRCV -1L
-#define NR_MSGSND -1L
-#endif
+#define TEXT_MAX	8192
+#define CHILD_UNCHANGED 249
+#define KEY		0x4e0003
 
 struct text_msg {
 	long mtype;
@@ -55,28 +41,12 @@ struct text_msg {
 
 /* ---- helpers ---- */
 
-static void sleep_ms(long ms)
-{
-	struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
-}
-
 static int new_queue(key_t key)
 {
 	int id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
 
 	cr_assert(id >= 0, "msgget: %s", strerror(errno));
 	return id;
-}
-
-static struct msqid_ds queue_stat(int id)
-{
-	struct msqid_ds ds;
-
-	cr_assert(msgctl(id, IPC_STAT, &ds) == 0, "msgctl(%d, IPC_STAT): %s", id, strerror(errno));
-	return ds;
 }
 
 static void set_qbytes(int id, unsigned long qbytes)
@@ -94,11 +64,6 @@ static void set_mode(int id, unsigned mode)
 
 	ds.msg_perm.mode = (unsigned short)mode;
 	cr_assert(msgctl(id, IPC_SET, &ds) == 0, "IPC_SET mode %o: %s", mode, strerror(errno));
-}
-
-static void remove_queue(int id)
-{
-	cr_assert(msgctl(id, IPC_RMID, NULL) == 0, "msgctl(%d, IPC_RMID): %s", id, strerror(errno));
 }
 
 /* Queue count messages of size bytes; each must fit. */
@@ -145,68 +110,6 @@ static int drop_capabilities(void)
 
 	memset(data, 0, sizeof(data));
 	return (int)syscall(SYS_capset, &hdr, data);
-}
-
-static pid_t fork_child(void)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-		_exit(CHILD_BROKEN);
-	return pid;
-}
-
-static int child_exit_code(pid_t pid)
-{
-	int status;
-
-	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += POLL_MS) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		cr_assert(r >= 0, "waitpid: %s", strerror(errno));
-		if (r == pid) {
-			cr_assert(WIFEXITED(status), "child %d died of signal %d", (int)pid,
-				  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-			cr_assert(WEXITSTATUS(status) != CHILD_BROKEN,
-				  "child %d: its set-up failed", (int)pid);
-			return WEXITSTATUS(status);
-		}
-		sleep_ms(POLL_MS);
-	}
-	cr_assert(kill(pid, SIGKILL) == 0, "kill: %s", strerror(errno));
-	cr_assert(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	cr_assert_fail("child %d still running after %d ms", (int)pid, CHILD_DEADLINE_MS);
-	return -1;
-}
-
-/*
- * Wait until process pid sleeps in system call nr (any call if nr < 0). /proc/PID/syscall names the call only while
- * the process is off the CPU, and msgrcv/msgsnd register as waiters before they sleep. Returns
- * 0, or -1 if it did not happen within timeout_ms.
- */
-static int wait_blocked_in(pid_t pid, long nr, int timeout_ms)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	for (int waited = 0; waited <= timeout_ms; waited += POLL_MS) {
-		char text[256] = "";
-		FILE *f = fopen(path, "re");
-
-		if (f == NULL)
-			return -1;
-		if (fgets(text, sizeof(text), f) == NULL)
-			text[0] = '\0';
-		if (fclose(f) != 0)
-			return -1;
-		/* "running" while on the CPU, "-1 ..." outside a system call */
-		if (text[0] >= '0' && text[0] <= '9' && (nr < 0 || strtol(text, NULL, 10) == nr))
-			return 0;
-		sleep_ms(POLL_MS);
-	}
-	return -1;
 }
 
 static double now_ms(void)
@@ -327,10 +230,10 @@ Test(facts, message_larger_than_qbytes_blocks_forever, .init = private_ipc_init,
 
 		_exit(msgsnd(id, &m, 101, 0) != 0 ? errno : 0);
 	}
-	cr_assert(wait_blocked_in(pid, NR_MSGSND, CHILD_DEADLINE_MS) == 0,
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGSND, CHILD_DEADLINE_MS) == 0,
 		  "the child never slept in msgsnd");
 	sleep_ms(200);
-	cr_assert(wait_blocked_in(pid, NR_MSGSND, 0) == 0,
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGSND, 0) == 0,
 		  "the child stopped waiting in msgsnd, on an empty queue");
 	cr_assert(queue_stat(id).msg_qnum == 0, "nothing may have been queued");
 	remove_queue(id);
@@ -365,7 +268,7 @@ Test(facts, blocked_receiver_uses_no_cpu, .init = private_ipc_init, .timeout = 1
 		/* 1: too much CPU, 2: woken late, 3: both */
 		_exit((cpu_ms >= 20) | (late >= 100) << 1);
 	}
-	cr_assert(wait_blocked_in(pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
 		  "the child never slept in msgrcv");
 	sleep_ms(300);
 	struct {

@@ -13,31 +13,27 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "children.h"
 #include "private_ipc.h"
+#include "queues.h"
 
-#define CHILD_BROKEN	  250
-#define CHILD_DEADLINE_MS 5000
-#define POLL_MS		  5
-#define OTHER_UID	  4100001 /* an unprivileged uid for children of a root test */
-#define GIFT_UID	  12345
-#define GIFT_GID	  12346
-#define SEQ_MULTIPLIER	  32768 /* ids are index + 32768 * sequence number (IPCMNI) */
-#define MAX_CHURN	  200000
+#define OTHER_UID      4100001 /* an unprivileged uid for children of a root test */
+#define GIFT_UID       12345
+#define GIFT_GID       12346
+#define SEQ_MULTIPLIER 32768 /* ids are index + 32768 * sequence number (IPCMNI) */
+#define MAX_CHURN      200000
 
 /* The inode number of the initial user namespace, fixed by the kernel (PROC_USER_INIT_INO). */
 #define INITIAL_USERNS_INO 0xEFFFFFFDUL
@@ -49,14 +45,6 @@ struct text_msg {
 
 /* ---- helpers that never call cr_* (children use them) ---- */
 
-static void sleep_ms(long ms)
-{
-	struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
-}
-
 /* Become an unprivileged user: every capability goes with uid 0. Returns 0 or -1. */
 static int become_other_user(void)
 {
@@ -64,23 +52,6 @@ static int become_other_user(void)
 	    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) != 0)
 		return -1;
 	return 0;
-}
-
-/* Whether the effective capability set holds cap: 1 or 0, or -1 if /proc/self/status fails. */
-static int effective_cap(int cap)
-{
-	unsigned long long mask = 0;
-	char line[256];
-	int found = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (f == NULL)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = sscanf(line, "CapEff: %llx", &mask) == 1;
-	if (fclose(f) != 0 || !found)
-		return -1;
-	return (int)((mask >> cap) & 1);
 }
 
 static int in_initial_userns(void)
@@ -100,19 +71,6 @@ static int new_queue(key_t key, int mode)
 
 	cr_assert(id >= 0, "msgget: %s", strerror(errno));
 	return id;
-}
-
-static void remove_queue(int id)
-{
-	cr_assert(msgctl(id, IPC_RMID, NULL) == 0, "msgctl(%d, IPC_RMID): %s", id, strerror(errno));
-}
-
-static struct msqid_ds queue_stat(int id)
-{
-	struct msqid_ds ds;
-
-	cr_assert(msgctl(id, IPC_STAT, &ds) == 0, "msgctl(%d, IPC_STAT): %s", id, strerror(errno));
-	return ds;
 }
 
 static void send_bytes(int id, size_t size)
@@ -158,51 +116,6 @@ static void need_root(void)
 {
 	if (!can_switch_user())
 		cr_skip_test("needs a second user, which only a test run as root can have");
-}
-
-/* fork() for a test: the child dies with the test and must end in _exit(). */
-static pid_t fork_child(void)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-		_exit(CHILD_BROKEN);
-	return pid;
-}
-
-/* The child's exit code; a child that overstays CHILD_DEADLINE_MS is killed and fails the test. */
-static int child_exit_code(pid_t pid)
-{
-	int status;
-
-	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += POLL_MS) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		cr_assert(r >= 0, "waitpid: %s", strerror(errno));
-		if (r == pid) {
-			cr_assert(WIFEXITED(status), "child %d died of signal %d", (int)pid,
-				  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-			cr_assert(WEXITSTATUS(status) != CHILD_BROKEN,
-				  "child %d: its set-up failed", (int)pid);
-			return WEXITSTATUS(status);
-		}
-		sleep_ms(POLL_MS);
-	}
-	cr_assert(kill(pid, SIGKILL) == 0, "kill: %s", strerror(errno));
-	cr_assert(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	cr_assert_fail("child %d still running after %d ms", (int)pid, CHILD_DEADLINE_MS);
-	return -1;
-}
-
-/* Returns once time(NULL), the clock behind msg_ctime and friends, has passed t. */
-static void wait_past_second(time_t t)
-{
-	while (time(NULL) <= t)
-		sleep_ms(POLL_MS);
-	/* the kernel's seconds may trail the vDSO clock by a tick */
-	sleep_ms(20);
 }
 
 static const char *errno_name(int e)

@@ -4,13 +4,11 @@
  * msg_qbytes under a queue's contents, stop/continue during msgrcv, and how kill(pid, 0) sees
  * an exited process. Each test runs in a private IPC namespace (private_ipc.h).
  *
- * Forked children report through their exit code and end in _exit(): a child that returns into
- * Criterion or calls cr_* hangs the run.
+ * Forked children report through their exit code and end in _exit() (children.h).
  */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,85 +16,29 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "children.h"
 #include "private_ipc.h"
+#include "queues.h"
 
-#define CHILD_BROKEN	  250
-#define CHILD_DEADLINE_MS 5000
-#define POLL_MS		  2
-#define PAYLOAD		  24 /* the size of a bank request or reply */
+#define PAYLOAD 24 /* the size of a bank request or reply */
 
 struct message {
 	long mtype;
 	char mtext[PAYLOAD];
 };
 
-static void sleep_ms(long ms)
-{
-	struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
-}
-
-/* The first field of a /proc/PID file: the syscall number, or the state letter from stat. */
-static int read_proc(pid_t pid, const char *name, char *text, size_t size)
-{
-	char path[64];
-	ssize_t got;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	got = read(fd, text, size - 1);
-	if (close(fd) != 0 || got < 0)
-		return -1;
-	text[got] = '\0';
-	return 0;
-}
-
-/* Wait until pid sleeps in msgrcv (or msgsnd); 0, or -1 on timeout. Never calls cr_*. */
-static int wait_blocked_in(pid_t pid, long nr)
-{
-	char text[256];
-
-	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += POLL_MS) {
-		if (read_proc(pid, "syscall", text, sizeof(text)) == 0 && text[0] >= '0' &&
-		    text[0] <= '9' && strtol(text, NULL, 10) == nr)
-			return 0;
-		sleep_ms(POLL_MS);
-	}
-	return -1;
-}
-
-/* The state letter of pid (R, S, T, Z...), or '?'. */
-static char state_of(pid_t pid)
-{
-	char text[512];
-	const char *paren;
-
-	if (read_proc(pid, "stat", text, sizeof(text)) != 0)
-		return '?';
-	paren = strrchr(text, ')');
-	return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
-}
-
 static int wait_state(pid_t pid, char state)
 {
-	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += POLL_MS) {
-		if (state_of(pid) == state)
+	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += CHILD_POLL_MS) {
+		if (task_state(pid, pid) == state)
 			return 0;
-		sleep_ms(POLL_MS);
+		sleep_ms(CHILD_POLL_MS);
 	}
 	return -1;
 }
@@ -109,66 +51,12 @@ static int new_queue(void)
 	return id;
 }
 
-static void remove_queue(int id)
-{
-	cr_assert(msgctl(id, IPC_RMID, NULL) == 0, "msgctl(IPC_RMID): %s", strerror(errno));
-}
-
-static struct msqid_ds queue_stat(int id)
-{
-	struct msqid_ds ds;
-
-	cr_assert(msgctl(id, IPC_STAT, &ds) == 0, "msgctl(IPC_STAT): %s", strerror(errno));
-	return ds;
-}
-
 static void send_nowait(int id, long type)
 {
 	struct message m = {.mtype = type};
 
 	cr_assert(msgsnd(id, &m, PAYLOAD, IPC_NOWAIT) == 0, "msgsnd of type %ld: %s", type,
 		  strerror(errno));
-}
-
-/* fork() for a test: the child dies with the test process and must end in _exit(). */
-static pid_t fork_child(void)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-		_exit(CHILD_BROKEN);
-	return pid;
-}
-
-/* The child's wait status; a child that overstays CHILD_DEADLINE_MS fails the test. */
-static int child_status(pid_t pid)
-{
-	int status;
-
-	for (int waited = 0; waited <= CHILD_DEADLINE_MS; waited += POLL_MS) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		cr_assert(r >= 0, "waitpid: %s", strerror(errno));
-		if (r == pid)
-			return status;
-		sleep_ms(POLL_MS);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	cr_assert_fail("child %d still running after %d ms", (int)pid, CHILD_DEADLINE_MS);
-	return -1;
-}
-
-static int child_exit_code(pid_t pid)
-{
-	int status = child_status(pid);
-
-	cr_assert(WIFEXITED(status), "child %d died of signal %d", (int)pid,
-		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	cr_assert(WEXITSTATUS(status) != CHILD_BROKEN, "child %d: its set-up failed", (int)pid);
-	return WEXITSTATUS(status);
 }
 
 /* ---- routing by type ---- */
@@ -206,11 +94,13 @@ Test(facts, waiting_receiver_ignores_other_types, .init = private_ipc_init, .tim
 
 		_exit(r == PAYLOAD && m.mtype == getpid() ? 0 : 1);
 	}
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0, "the child never blocked in msgrcv");
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+		  "the child never blocked in msgrcv");
 	send_nowait(id, 1);
 	send_nowait(id, pid + 1);
 	sleep_ms(50);
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0 && queue_stat(id).msg_qnum == 2,
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0 &&
+		      queue_stat(id).msg_qnum == 2,
 		  "the child must still wait, with both other messages queued");
 	send_nowait(id, pid);
 	cr_assert(child_exit_code(pid) == 0, "the child did not receive its own message");
@@ -260,13 +150,14 @@ Test(facts, full_queue_eagain_despite_waiting_receiver, .init = private_ipc_init
 
 		_exit(r < 0 && errno == EIDRM ? 0 : 1);
 	}
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0, "the child never blocked in msgrcv");
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+		  "the child never blocked in msgrcv");
 	m.mtype = pid;
 	errno = 0;
 	cr_assert(msgsnd(id, &m, PAYLOAD, IPC_NOWAIT) != 0 && errno == EAGAIN,
 		  "msgsnd to a waiting receiver on a full queue: %s",
 		  errno ? strerror(errno) : "succeeded");
-	cr_assert(state_of(pid) == 'S' && queue_stat(id).msg_qnum == 1,
+	cr_assert(task_state(pid, pid) == 'S' && queue_stat(id).msg_qnum == 1,
 		  "the receiver must still wait, and the queue hold only the first message");
 	remove_queue(id);
 	cr_assert(child_exit_code(pid) == 0, "the waiting receiver did not get EIDRM");
@@ -316,10 +207,11 @@ Test(facts, stop_and_continue_keep_msgrcv_waiting, .init = private_ipc_init, .ti
 
 		_exit(r == PAYLOAD ? 0 : r < 0 && errno == EINTR ? 2 : 1);
 	}
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0, "the child never blocked in msgrcv");
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+		  "the child never blocked in msgrcv");
 	cr_assert(kill(pid, SIGSTOP) == 0 && wait_state(pid, 'T') == 0, "the child did not stop");
 	cr_assert(kill(pid, SIGCONT) == 0, "kill(SIGCONT): %s", strerror(errno));
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0,
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
 		  "after SIGCONT the child must be back in msgrcv");
 	send_nowait(id, 5);
 	cr_assert(child_exit_code(pid) == 0, "the child's msgrcv did not simply go on waiting");
@@ -338,7 +230,8 @@ Test(facts, message_for_stopped_receiver_is_queued, .init = private_ipc_init, .t
 
 		_exit(msgrcv(id, &m, PAYLOAD, 1, 0) == PAYLOAD ? 0 : 1);
 	}
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0, "the child never blocked in msgrcv");
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+		  "the child never blocked in msgrcv");
 	cr_assert(kill(pid, SIGSTOP) == 0 && wait_state(pid, 'T') == 0, "the child did not stop");
 	send_nowait(id, 1);
 	cr_assert(queue_stat(id).msg_qnum == 1, "the request must wait in the queue");
@@ -362,7 +255,8 @@ Test(facts, sigusr1_default_terminates_receiver, .init = private_ipc_init, .time
 			_exit(CHILD_BROKEN);
 		_exit(msgrcv(id, &m, PAYLOAD, 1, 0) < 0 ? 1 : 0);
 	}
-	cr_assert(wait_blocked_in(pid, SYS_msgrcv) == 0, "the child never blocked in msgrcv");
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+		  "the child never blocked in msgrcv");
 	cr_assert(kill(pid, SIGUSR1) == 0, "kill: %s", strerror(errno));
 	status = child_status(pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1,
@@ -384,7 +278,7 @@ Test(facts, kill_zero_sees_zombie_until_reaped, .init = private_ipc_init, .timeo
 	memset(&si, 0, sizeof(si));
 	cr_assert(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0, "waitid: %s",
 		  strerror(errno));
-	cr_assert(state_of(pid) == 'Z', "the child must be a zombie");
+	cr_assert(task_state(pid, pid) == 'Z', "the child must be a zombie");
 	cr_assert(kill(pid, 0) == 0, "kill(zombie, 0): %s", strerror(errno));
 	cr_assert(waitpid(pid, NULL, 0) == pid, "waitpid: %s", strerror(errno));
 	errno = 0;

@@ -10,32 +10,29 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "children.h"
 #include "private_ipc.h"
+#include "queues.h"
 
-#define TEXT_MAX     1024
-#define CHILD_BROKEN 250
-#define USER_A	     41001 /* uids (and gids) no one else uses */
-#define USER_B	     41002
-#define USER_C	     41003
+#define TEXT_MAX 1024
+#define USER_A	 41001 /* uids (and gids) no one else uses */
+#define USER_B	 41002
+#define USER_C	 41003
 
 /* The inode number of the initial user namespace, fixed by the kernel (PROC_USER_INIT_INO). */
 #define INITIAL_USERNS_INO 0xEFFFFFFDUL
@@ -53,14 +50,6 @@ static int new_queue(int mode)
 
 	cr_assert(id >= 0, "msgget(IPC_PRIVATE): %s", strerror(errno));
 	return id;
-}
-
-static struct msqid_ds queue_stat(int id)
-{
-	struct msqid_ds ds;
-
-	cr_assert(msgctl(id, IPC_STAT, &ds) == 0, "msgctl(%d, IPC_STAT): %s", id, strerror(errno));
-	return ds;
 }
 
 static void send_text(int id, long type, size_t size)
@@ -99,18 +88,6 @@ static long read_limit(const char *name)
 static const char *errno_name(int e)
 {
 	return e == 0 ? "success" : strerrorname_np(e) ? strerrorname_np(e) : "?";
-}
-
-/* The child's exit code; it must end within a few seconds. */
-static int child_exit_code(pid_t pid)
-{
-	int status;
-
-	cr_assert(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	cr_assert(WIFEXITED(status), "child %d died of signal %d", (int)pid,
-		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	cr_assert(WEXITSTATUS(status) != CHILD_BROKEN, "child %d: its set-up failed", (int)pid);
-	return WEXITSTATUS(status);
 }
 
 /* ---- the permission tests ---- */
@@ -155,14 +132,11 @@ static void try_as(uid_t uid, gid_t gid, int id, unsigned ops, const struct msqi
 	cr_assert(shared != MAP_FAILED, "mmap: %s", strerror(errno));
 	for (int op = 0; op < NOPS; op++)
 		shared[op] = -1;
-	pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		struct text_msg m = {.mtype = 1, .mtext = "x"};
 		struct msqid_ds copy = *ds, got;
 
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-			_exit(CHILD_BROKEN);
 		become(uid, gid);
 		for (int op = 0; op < NOPS; op++) {
 			int rc = 0;
@@ -270,15 +244,13 @@ Test(facts, limits_private_to_namespace, .init = private_ipc_init, .timeout = 10
 	pid_t pid;
 
 	set_limit("msgmax", 1234);
-	pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		char why[256];
 		long value = 0;
 		FILE *f;
 
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
-		    private_ipc_unshare(0, why, sizeof(why)))
+		if (private_ipc_unshare(0, why, sizeof(why)))
 			_exit(CHILD_BROKEN);
 		f = fopen("/proc/sys/kernel/msgmax", "re");
 		if (f == NULL || fscanf(f, "%ld", &value) != 1)
@@ -352,37 +324,6 @@ static void note_signal(int sig)
 	caught = 1;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
-}
-
-/* Child side: wait until thread tid of pid sleeps in msgrcv; 0, or -1 after 5 s. */
-static int wait_in_msgrcv(pid_t pid, pid_t tid)
-{
-	char path[64], text[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	for (int waited = 0; waited < 5000; waited += 2) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t got;
-
-		if (fd < 0)
-			return -1;
-		got = read(fd, text, sizeof(text) - 1);
-		if (close(fd) != 0 || got < 0)
-			return -1;
-		text[got] = '\0';
-		if (text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == SYS_msgrcv)
-			return 0;
-		sleep_ms(2);
-	}
-	return -1;
-}
-
 /*
  * Fork a child that sends sig to this thread once it blocks in msgrcv on queue id, then,
  * 200 ms later, sends a message, so that a msgrcv that was not interrupted ends anyway.
@@ -390,13 +331,12 @@ static int wait_in_msgrcv(pid_t pid, pid_t tid)
 static pid_t signal_when_blocked(int id, int sig)
 {
 	pid_t self = getpid(), tid = gettid();
-	pid_t pid = fork();
+	pid_t pid = fork_child();
 
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		struct text_msg m = {.mtype = 1, .mtext = "late"};
 
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || wait_in_msgrcv(self, tid) != 0 ||
+		if (wait_blocked_in(self, tid, NR_MSGRCV, CHILD_DEADLINE_MS) != 0 ||
 		    tgkill(self, tid, sig) != 0)
 			_exit(CHILD_BROKEN);
 		sleep_ms(200);
@@ -448,20 +388,20 @@ Test(facts, ignored_signal_does_not_interrupt, .init = private_ipc_init, .timeou
 Test(facts, unhandled_signal_kills_blocked_receiver, .init = private_ipc_init, .timeout = 10)
 {
 	int id = new_queue(0600);
-	pid_t pid = fork();
+	pid_t pid = fork_child();
 	int status;
 
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		struct text_msg m;
 
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || signal(SIGUSR1, SIG_DFL) == SIG_ERR)
+		if (signal(SIGUSR1, SIG_DFL) == SIG_ERR)
 			_exit(CHILD_BROKEN);
 		_exit(msgrcv(id, &m, sizeof(m.mtext), 0, 0) < 0 ? errno : 0);
 	}
-	cr_assert(wait_in_msgrcv(pid, pid) == 0, "the child never blocked in msgrcv");
+	cr_assert(wait_blocked_in(pid, pid, NR_MSGRCV, CHILD_DEADLINE_MS) == 0,
+		  "the child never blocked in msgrcv");
 	cr_assert(kill(pid, SIGUSR1) == 0, "kill: %s", strerror(errno));
-	cr_assert(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	status = child_status(pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1,
 		  "the child was not killed by SIGUSR1 (status 0x%x)", (unsigned)status);
 	cr_assert(msgctl(id, IPC_RMID, NULL) == 0, "IPC_RMID: %s", strerror(errno));
@@ -597,15 +537,12 @@ Test(facts, creator_counts_as_owner, .init = private_ipc_init, .timeout = 10)
 
 	need_root();
 	cr_assert(shared != MAP_FAILED, "mmap: %s", strerror(errno));
-	pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		struct text_msg m = {.mtype = 1, .mtext = "x"};
 		struct msqid_ds ds;
 		int id;
 
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-			_exit(CHILD_BROKEN);
 		become(USER_A, USER_A);
 		id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 		if (id < 0 || msgctl(id, IPC_STAT, &ds) != 0)
@@ -702,11 +639,8 @@ Test(facts, msgget_checks_requested_mode, .init = private_ipc_init, .timeout = 1
 
 	need_root();
 	cr_assert(id >= 0, "msgget: %s", strerror(errno));
-	pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-			_exit(CHILD_BROKEN);
 		become(USER_A, USER_A);
 		if (msgget(key, 0) != id)
 			_exit(1);
