@@ -118,17 +118,6 @@ static char **message_lines(const struct run_result *r, size_t *count)
 	return lines;
 }
 
-/* ", stderr says: ..." with the first line of stderr, or "" when stderr is empty. */
-static const char *stderr_note(const struct run_result *r)
-{
-	static char text[256];
-	int first = (int)strcspn(r->err, "\n");
-	if (first == 0)
-		return "";
-	snprintf(text, sizeof text, "; stderr says: %.*s", first > 200 ? 200 : first, r->err);
-	return text;
-}
-
 /* The index of the batch message that prints as line, or -1. */
 static long find_message(const struct batch *b, const char *line)
 {

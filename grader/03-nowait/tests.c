@@ -122,17 +122,6 @@ static const char *first_line(const char *text)
 	return line;
 }
 
-/* "; stderr says: ..." with the first line of stderr, or "" when stderr is empty. */
-static const char *stderr_note(const struct run_result *r)
-{
-	static char text[256];
-	int first = (int)strcspn(r->err, "\n");
-	if (first == 0)
-		return "";
-	snprintf(text, sizeof text, "; stderr says: %.*s", first > 200 ? 200 : first, r->err);
-	return text;
-}
-
 struct calls {
 	const struct trace_call **v;
 	size_t n;

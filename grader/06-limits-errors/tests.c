@@ -60,17 +60,6 @@ static char *pattern(long len)
 	return text;
 }
 
-/* ", stderr says: ..." with the first line of stderr, or "". */
-static const char *stderr_note(const struct run_result *r)
-{
-	static char text[256];
-	int first = (int)strcspn(r->err, "\n");
-	if (first == 0)
-		return "";
-	snprintf(text, sizeof text, "; stderr says: %.*s", first > 200 ? 200 : first, r->err);
-	return text;
-}
-
 /* The set-up made the queue the tests name: "queue 0". */
 static void check_setup(const struct run_result *r)
 {

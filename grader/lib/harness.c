@@ -636,15 +636,20 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 		expect_finished(r);
 }
 
+const char *stderr_note(const struct run_result *r)
+{
+	static char note[256];
+	int first = (int)strcspn(r->err, "\n");
+	if (first == 0)
+		return "";
+	snprintf(note, sizeof note, "; its stderr says: %.*s", first > 200 ? 200 : first, r->err);
+	return note;
+}
+
 void expect_finished(const struct run_result *r)
 {
 	/* What the program said last is often why it hung: a child that died on an error. */
-	char said[400] = "";
-	if (r->err_len) {
-		size_t first = strcspn(r->err, "\n");
-		snprintf(said, sizeof said, "; its stderr begins: %.*s",
-			 (int)(first > 300 ? 300 : first), r->err);
-	}
+	const char *said = stderr_note(r);
 	if (r->timed_out) {
 		char procs[2048];
 		describe_procs(r, procs, sizeof procs);
@@ -680,12 +685,9 @@ void run_free(struct run_result *r)
 
 void expect_exit(const struct run_result *r, int status)
 {
-	if (r->exit_code != status) {
-		size_t first = strcspn(r->err, "\n");
-		cr_expect_fail("`%s` exited with status %d, expected %d%s%.*s", short_command(r),
-			       r->exit_code, status, first ? "; its stderr says: " : "",
-			       (int)(first > 300 ? 300 : first), r->err);
-	}
+	if (r->exit_code != status)
+		cr_expect_fail("`%s` exited with status %d, expected %d%s", short_command(r),
+			       r->exit_code, status, stderr_note(r));
 }
 
 static bool matches(const struct trace_call *c, const char *call, int pid)

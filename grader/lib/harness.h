@@ -108,6 +108,10 @@ void expect_finished(const struct run_result *r);
 void mark_outcome(const char *outcome, const char *why);
 void skip_test(const char *why);
 
+/* "; its stderr says: FIRST LINE" (at most 200 bytes of it), or "" when stderr is empty: for
+ * failure messages, which are clearer with what the program said. */
+const char *stderr_note(const struct run_result *r);
+
 /* The result's program exited normally with this status; else the test fails, saying why. */
 void expect_exit(const struct run_result *r, int status);
 
