@@ -66,6 +66,7 @@ check-style:
 	clang-format --dry-run --Werror $(OWN_C)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--library=tests/style/criterion.cfg -Igrader/lib -Igrader/02-typed-selection \
+		-Igrader/03-nowait \
 		--suppress=missingIncludeSystem --inline-suppr $(filter %.c,$(OWN_C))
 
 build/bin/msglab-run: grader/sandbox/msglab-run.c
@@ -98,9 +99,13 @@ build/asan/tests/harness: tests/harness/harness_tests.c $(HARNESS)
 build/asan/tests/kernel/model_vs_kernel: grader/02-typed-selection/model.c \
 	grader/02-typed-selection/model.h
 
+# The grader's prediction for lab 03, checked against the kernel.
+build/asan/tests/kernel/facts_03: grader/03-nowait/fill_model.c grader/03-nowait/fill_model.h
+
 build/asan/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/02-typed-selection -o $@.tmp $(filter %.c,$^) \
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/02-typed-selection -Igrader/03-nowait \
+		-o $@.tmp $(filter %.c,$^) \
 		$(CRITERION) && mv $@.tmp $@
 
 build/tests/misbehave: tests/harness/misbehave.c

@@ -24,6 +24,7 @@
 #include <sys/msg.h>
 
 #include "cases.h"
+#include "fill_model.h"
 #include "harness.h"
 
 #define KEYFILE	       "key"
@@ -195,18 +196,6 @@ static bool has_line(const struct run_result *r, const char *prefix)
 }
 
 /* ---- fill ---- */
-
-/* The kernel's rule, one message at a time: it fits while both limits hold. */
-static long fill_prediction(long qbytes, long cbytes, long qnum, long size)
-{
-	long n = 0;
-	while (cbytes + size <= qbytes && qnum + 1 <= qbytes) {
-		cbytes += size;
-		qnum++;
-		n++;
-	}
-	return n;
-}
 
 struct fill_case {
 	long qbytes, cbytes, qnum, size;

@@ -26,6 +26,7 @@
 
 #include <criterion/criterion.h>
 
+#include "fill_model.h"
 #include "children.h"
 #include "private_ipc.h"
 #include "queues.h"
@@ -89,19 +90,6 @@ static long fill_until_eagain(int id, size_t size)
 	return sent;
 }
 
-/* The rule the grader predicts with: a message fits while both limits hold. */
-static long rule(unsigned long qbytes, unsigned long cbytes, unsigned long qnum, size_t size)
-{
-	long n = 0;
-
-	while (cbytes + size <= qbytes && qnum + 1 <= qbytes) {
-		cbytes += size;
-		qnum++;
-		n++;
-	}
-	return n;
-}
-
 /* Drop every capability (the owner's uid stays): only the permission bits count then. */
 static int drop_capabilities(void)
 {
@@ -146,9 +134,10 @@ Test(facts, fill_count_follows_bytes_and_count_rule, .init = private_ipc_init, .
 		int id = new_queue(IPC_PRIVATE);
 
 		set_qbytes(id, qbytes);
-		preload(id, rule(qbytes, 0, 0, pre_size) / 2, pre_size);
+		preload(id, fill_prediction((long)qbytes, 0, 0, (long)pre_size) / 2, pre_size);
 		struct msqid_ds before = queue_stat(id);
-		long want = rule(qbytes, before.msg_cbytes, before.msg_qnum, size);
+		long want = fill_prediction((long)qbytes, (long)before.msg_cbytes,
+					    (long)before.msg_qnum, (long)size);
 		long got = fill_until_eagain(id, size);
 		struct msqid_ds after = queue_stat(id);
 
