@@ -15,21 +15,23 @@ PYTHON   ?= python3
 
 LABS      := $(patsubst grader/%/rubric.json,%,$(wildcard grader/*/rubric.json))
 HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/cases.c grader/lib/harness.h \
+	grader/lib/strace_record.c grader/lib/strace_record.h \
 	grader/lib/cases.h
 # Programs a lab's tests run inside the sandbox (grader/LAB/tools/NAME.c): never sanitized.
 LAB_TOOL_SRC := $(wildcard grader/*/tools/*.c)
 LAB_TOOLS := $(patsubst grader/%.c,build/grader/%,$(LAB_TOOL_SRC))
 ASAN_LAB_TOOLS := $(patsubst grader/%.c,build/asan/grader/%,$(LAB_TOOL_SRC))
-TOOLS     := build/bin/msglab-run build/lib/libmsgtrace.so $(LABS:%=build/grader/%/tests) \
+TOOLS     := build/bin/msglab-run $(LABS:%=build/grader/%/tests) \
 	$(LAB_TOOLS)
-ASAN_TOOLS := build/asan/bin/msglab-run build/asan/lib/libmsgtrace.so \
+ASAN_TOOLS := build/asan/bin/msglab-run \
 	$(LABS:%=build/asan/grader/%/tests) $(ASAN_LAB_TOOLS)
 # Each tests/kernel/*.c is a suite of its own (model_vs_kernel.c also needs lab 02's model).
 KERNEL_TESTS := $(patsubst tests/kernel/%.c,build/asan/tests/kernel/%,$(wildcard tests/kernel/*.c))
-SELFTESTS := build/asan/tests/harness $(KERNEL_TESTS) build/tests/misbehave
+SELFTESTS := build/asan/tests/harness $(KERNEL_TESTS) build/tests/misbehave \
+	build/asan/tests/strace_record build/tests/no-namespaces
 
-# Our own C code (labs/ is generated from solutions/).
-OWN_C = $(shell find grader solutions tests -name '*.[ch]' | sort)
+# Our own C code (labs/ is generated from solutions/; tests/hostile holds attacks, not ours).
+OWN_C = $(shell find grader solutions tests -path tests/hostile -prune -o -name '*.[ch]' -print | sort)
 
 GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
@@ -69,18 +71,15 @@ check-style:
 		-Igrader/03-nowait \
 		--suppress=missingIncludeSystem --inline-suppr $(filter %.c,$(OWN_C))
 
-build/bin/msglab-run: grader/sandbox/msglab-run.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
+SANDBOX_SRC := $(wildcard grader/sandbox/*.c grader/sandbox/*.h) $(wildcard grader/lib/strace_record.h)
 
-build/asan/bin/msglab-run: grader/sandbox/msglab-run.c
+build/bin/msglab-run: $(SANDBOX_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@.tmp $< && mv $@.tmp $@
+	$(CC) $(CFLAGS) -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
 
-# Never sanitized: the ASan runtime cannot be preloaded into programs built without it.
-build/lib/libmsgtrace.so build/asan/lib/libmsgtrace.so: grader/trace/msgtrace.c
+build/asan/bin/msglab-run: $(SANDBOX_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -fPIC -o $@.tmp $< -ldl && mv $@.tmp $@
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
 
 LAB_HEADERS := $(wildcard grader/*/*.h solutions/*/*.h)
 
@@ -108,9 +107,27 @@ build/asan/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h)
 		-o $@.tmp $(filter %.c,$^) \
 		$(CRITERION) && mv $@.tmp $@
 
+# Docker's default seccomp profile, as far as namespaces go: for the container mode's tests.
+build/tests/no-namespaces: tests/container/no-namespaces.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
+
 build/tests/misbehave: tests/harness/misbehave.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
+
+# The strace record parser on real strace output: the test runs strace_scenarios (found next to
+# it) under strace. The scenarios are never sanitized: ASan's own clones and threads would
+# show up in the record.
+build/asan/tests/strace_scenarios: tests/trace/strace_scenarios.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@.tmp $< && mv $@.tmp $@
+
+build/asan/tests/strace_record: tests/trace/strace_record_tests.c grader/lib/strace_record.c \
+	grader/lib/strace_record.h grader/lib/harness.h tests/kernel/private_ipc.h \
+	build/asan/tests/strace_scenarios
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANITIZE) -Igrader/lib -o $@.tmp $(filter %.c,$^) $(CRITERION) && mv $@.tmp $@
 
 build/grader/%/tests: $$(wildcard grader/%/*.c grader/%/*.h solutions/%/*.h) $(HARNESS)
 	@mkdir -p $(@D)

@@ -8,6 +8,7 @@ the lab's C files. The exit status is 0 only on full marks (2 on a grader error)
 """
 import argparse
 import csv
+import fcntl
 import concurrent.futures
 import difflib
 import hashlib
@@ -19,9 +20,12 @@ import shlex
 import shutil
 import signal
 import subprocess
+import stat
 import sys
 import tempfile
 import time
+
+import submission
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUDENT_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-O1", "-g"]
@@ -33,32 +37,68 @@ class GraderError(Exception):
 
 
 class Session:
-    """A grading session: a temporary folder the sandboxed program can reach (it runs as
-    another user, so every directory up to it must be 0755) and the environment the Criterion
-    tests read (see grader/lib/harness.h). Also finds out once whether namespaces work here."""
+    """A grading session: a temporary folder of the grader's (the submission's copies, the built
+    programs, the lab tools; in the sealed sandbox only the folders bound into it are seen,
+    read-only) and the environment the Criterion tests read (see grader/lib/harness.h). Also
+    finds out once whether the sealed sandbox works here, or only the announced fallback."""
 
     def __init__(self, build):
         self.build = build
+        self.private = []  # folders made private to root while grading (container mode)
 
     def __enter__(self):
         self.tmp = tempfile.mkdtemp(prefix="msglab-", dir=os.environ.get("MSGLAB_TMPDIR", "/tmp"))
-        os.chmod(self.tmp, 0o755)
-        shutil.copy(os.path.join(self.build, "lib", "libmsgtrace.so"), self.tmp)
         run = os.path.join(self.build, "bin", "msglab-run")
-        self.env = dict(os.environ, MSGLAB_BUILD=self.build, MSGLAB_RUN=run,
-                        MSGLAB_TRACELIB=os.path.join(self.tmp, "libmsgtrace.so"),
-                        MSGLAB_TMP=self.tmp)
-        probe = subprocess.run([run, "-t", "5000", "--", "true"], capture_output=True, text=True,
-                               cwd=self.tmp, env=self.env)
+        self.env = dict(os.environ, MSGLAB_BUILD=self.build, MSGLAB_RUN=run, MSGLAB_TMP=self.tmp)
+        probe = subprocess.run([run, "-U", "-t", "5000", "--", "/bin/true"], capture_output=True,
+                               text=True, errors="replace", cwd=self.tmp, env=self.env,
+                               stdin=subprocess.DEVNULL)
         report = dict(line.split(" ", 1) for line in probe.stderr.splitlines() if " " in line)
-        if "mode" not in report:
+        if "mode" not in report or "outcome" not in report:
             raise GraderError("the sandbox does not work here:\n%s" % probe.stderr.strip())
         self.env["MSGLAB_MODE"] = report["mode"]
         self.fallback_reason = report.get("fallback_reason", "")
+        if self.fallback:
+            self.env["MSGLAB_NO_NAMESPACES"] = "1"  # no run tries bubblewrap again
         return self
+
+    @property
+    def fallback(self):
+        return self.env["MSGLAB_MODE"] == "fallback"
 
     def __exit__(self, *exc):
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.private:
+            self._private_count(-1)
+
+    def make_private(self, paths):
+        """Make the grader's folders private to root while any grading runs (gradings at once
+        count themselves in a locked file of the build, so that the last one gives the folders
+        their modes back)."""
+        for path in paths:
+            os.makedirs(path, exist_ok=True)
+        self.private = paths
+        self._private_count(+1)
+
+    def _private_count(self, step):
+        state_path = os.path.join(self.build, ".private-modes.json")
+        with open(os.path.join(self.build, ".private-modes.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                with open(state_path) as f:
+                    state = json.load(f)
+            except (OSError, ValueError):
+                state = {"count": 0, "modes": {}}
+            if step > 0 and state["count"] == 0:
+                state["modes"] = {p: stat.S_IMODE(os.stat(p).st_mode) for p in self.private}
+                for p, mode in state["modes"].items():
+                    os.chmod(p, mode & 0o700)
+            state["count"] = max(0, state["count"] + step)
+            if state["count"] == 0:
+                for p, mode in state["modes"].items():
+                    os.chmod(p, mode)
+                state["modes"] = {}
+            write_atomic(state_path, json.dumps(state))
 
 
 def find_labs(selected):
@@ -88,28 +128,63 @@ def programs_of(rubric):
     return {rubric["program"]: None}
 
 
-def build(lab_dir, programs, out_dir):
-    """Compile each program of the lab into out_dir. Returns (ok, compiler output)."""
-    if not os.path.isdir(lab_dir):
-        return False, "no folder %s: a submission holds one folder per lab, named like labs/" % lab_dir
+def build_reference(lab_dir, programs, out_dir):
+    """Compile the reference solution (our own code) into out_dir. Returns (ok, messages)."""
     every_c = sorted(f for f in os.listdir(lab_dir) if f.endswith(".c"))
     os.makedirs(out_dir, exist_ok=True)
     messages = []
     for program, sources in programs.items():
-        sources = sources or every_c
-        missing = [f for f in sources if not os.path.isfile(os.path.join(lab_dir, f))]
-        if missing or not sources:
-            return False, "%s: missing %s" % (lab_dir, ", ".join(missing) or "any .c file")
-        cmd = ["cc"] + STUDENT_CFLAGS + ["-o", os.path.join(out_dir, program)] + sources
-        try:
-            proc = subprocess.run(cmd, cwd=lab_dir, capture_output=True, text=True, timeout=120)
-        except subprocess.TimeoutExpired:
-            return False, "the compiler took more than 120 s"
-        messages.append((" ".join(shlex.quote(c) for c in cmd) + "\n" + proc.stdout +
-                         proc.stderr).strip())
+        cmd = ["cc"] + STUDENT_CFLAGS + ["-o", os.path.join(out_dir, program)] + \
+            ["./" + f for f in sources or every_c]
+        proc = subprocess.run(cmd, cwd=lab_dir, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=120)
+        messages.append(proc.stdout + proc.stderr)
         if proc.returncode:
             return False, "\n".join(messages)
     return True, "\n".join(messages)
+
+
+def build(lab_dir, programs, out_dir, session):
+    """Copy the lab's sources and compile each program of the lab in the sandbox, into
+    out_dir. Returns (ok, messages for the student)."""
+    lab = os.path.basename(lab_dir)
+    work = tempfile.mkdtemp(prefix="build-", dir=session.tmp)
+    src, bins = os.path.join(work, "src"), os.path.join(work, "out")
+    os.mkdir(src)
+    os.mkdir(bins)
+    # The compiler runs as the sandbox's user: only this folder is its to write.
+    os.chmod(bins, 0o777)
+    try:
+        try:
+            names = submission.copy_sources(lab_dir, src)
+        except submission.Refused as e:
+            if str(e) == "missing":
+                return False, "no folder %s: a submission holds one folder per lab, named " \
+                    "like labs/ (%s/...)" % (lab, lab)
+            return False, "%s: %s; this lab is not graded" % (lab, e)
+        every_c = [n for n in names if n.endswith(".c")]
+        os.makedirs(out_dir, exist_ok=True)
+        messages = []
+        for program, sources in programs.items():
+            sources = sources or every_c
+            missing = [f for f in sources if f not in names]
+            if missing or not sources:
+                return False, "%s: missing %s" % (lab, ", ".join(missing) or "any .c file")
+            shown = "cc %s -o %s %s" % (" ".join(STUDENT_CFLAGS), program, " ".join(
+                submission.shown_name(f) for f in sources))
+            ok, text = submission.sandbox_compile(
+                session.env["MSGLAB_RUN"], src, bins,
+                os.path.join(work, "report-" + program), program, sources, STUDENT_CFLAGS)
+            messages.append((shown + "\n" + text).strip())
+            if not ok:
+                return False, "\n".join(messages)
+            try:
+                submission.copy_binary(os.path.join(bins, program), os.path.join(out_dir, program))
+            except (OSError, submission.Refused) as e:
+                return False, "\n".join(messages + ["%s: no program was built (%s)" % (program, e)])
+        return True, "\n".join(messages)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_tests(lab, env, results_dir, test_filter):
@@ -156,18 +231,17 @@ def outcome_of(entry, test_dir):
 
 
 def diff_of(test_dir):
-    """The unified diff of expected and actual stdout kept by the test, if any."""
+    """The unified diff of expected and actual stdout kept by the test, if any. The actual
+    output may hold any bytes: those that are not UTF-8 show as \\xHH (printable() makes the
+    rest visible when it is shown)."""
     if not os.path.isdir(test_dir):
         return ""
     parts = []
     for name in sorted(os.listdir(test_dir)):
         if name.endswith(".expected"):
             label = name[:-len(".expected")]
-            with open(os.path.join(test_dir, name), errors="replace") as f:
-                expected = f.read().splitlines(keepends=True)
-            actual_path = os.path.join(test_dir, label + ".actual")
-            with open(actual_path, errors="replace") as f:
-                actual = f.read().splitlines(keepends=True)
+            expected = lines_of(read_transcript(os.path.join(test_dir, name)))
+            actual = lines_of(read_transcript(os.path.join(test_dir, label + ".actual")))
             diff = list(difflib.unified_diff(expected, actual, "expected stdout",
                                              "your stdout", n=2))
             if len(diff) > 40:
@@ -203,7 +277,8 @@ def calibration_dir(lab, build, mode):
     return path
 
 
-def grade_lab(lab, args, env, tmp):
+def grade_lab(lab, args, env, session):
+    tmp = session.tmp
     """Build and test one lab; returns its result as a dict (never raises for student faults)."""
     rubric = load_rubric(lab)
     programs = programs_of(rubric)
@@ -218,13 +293,13 @@ def grade_lab(lab, args, env, tmp):
     result = {"lab": lab, "title": rubric["title"], "program": ", ".join(programs), "tests": [],
               "build_error": None, "warnings": ""}
     sub_dir = os.path.join(args.submission, lab)
-    ok, message = build(sub_dir, programs, os.path.join(tmp, "submission", lab))
+    ok, message = build(sub_dir, programs, os.path.join(tmp, "submission", lab), session)
     if not ok:
         result["build_error"] = message
     elif "warning:" in message:
         result["warnings"] = message
-    ref_ok, ref_message = build(os.path.join(ROOT, "solutions", lab), programs,
-                                os.path.join(tmp, "reference", lab))
+    ref_ok, ref_message = build_reference(os.path.join(ROOT, "solutions", lab), programs,
+                                          os.path.join(tmp, "reference", lab))
     if not ref_ok:
         raise GraderError("the reference solution of %s does not build:\n%s" % (lab, ref_message))
     entries = {}
@@ -272,6 +347,104 @@ def grade_lab(lab, args, env, tmp):
     return result
 
 
+def _escapes():
+    """{code point: its visible escape} for printable(), built on first use."""
+    table = getattr(_escapes, "table", None)
+    if table is None:
+        hidden = ([c for c in range(0x20) if c not in (0x09, 0x0a)]  # C0 but tab, newline
+                  + list(range(0x7f, 0xa0))  # DEL, C1 (CSI, NEL, ...)
+                  + [0x061c, 0x2028, 0x2029, 0xfeff]  # Arabic letter mark, line breaks, BOM
+                  + list(range(0x200b, 0x2010))  # zero-width, LRM, RLM
+                  + list(range(0x202a, 0x202f))  # bidi embeddings and overrides
+                  + list(range(0x2060, 0x2070)))  # invisible operators, bidi isolates
+        table = {c: "\\x%02x" % c if c < 0x100 else "\\u%04x" % c for c in hidden}
+        table.update({0x00: "\\0", 0x0d: "\\r"})
+        # Surrogates: U+DC80-U+DCFF are bytes a path or argument did not decode as UTF-8.
+        table.update({c: "\\x%02x" % (c - 0xdc00) if 0xdc80 <= c <= 0xdcff else "\\u%04x" % c
+                      for c in range(0xd800, 0xe000)})
+        _escapes.table = table
+    return table
+
+
+def printable(text):
+    """text as it may be shown in the terminal report, results.json or the CSV, when a
+    submission could have influenced it (its output, compiler messages, file names): every
+    control character but newline and tab (C0, DEL, C1), every Unicode character that can hide
+    or reorder text (zero-width, bidi controls, BOM, line separators) and any surrogate become
+    visible escapes (\\x1b, \\0, \\r, \\u202e; \\xHH for a byte that did not decode), so the
+    text cannot move the cursor, change colours, hide itself or break a line."""
+    return text.translate(_escapes())
+
+
+def indented(text, prefix):
+    """printable(text) with each of its lines after the first indented by prefix, so that no
+    line of it can pass for one of the grader's own (which start at most 2 spaces in)."""
+    return printable(text).replace("\n", "\n" + prefix)
+
+
+def read_transcript(path):
+    """A file the program's output went into, as text: read as bytes (it may hold anything),
+    bytes that are not UTF-8 shown as \\xHH."""
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", errors="backslashreplace")
+
+
+def lines_of(text):
+    """text's lines, each with its newline: split at newlines only, not at the CR, form feeds
+    and Unicode separators where str.splitlines() would split."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def write_atomic(path, data):
+    """Write data (str, as UTF-8, or bytes) to path, atomically and never through a link
+    someone planted: a new file under a random name in path's folder, created with
+    O_CREAT|O_EXCL|O_NOFOLLOW (so nothing that exists is opened) and mode 0644, written,
+    synced, then renamed onto path (which replaces a symlink there rather than follow it).
+    On any error the temporary file is removed and the error raised."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    folder, base = os.path.split(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    tmp = os.path.join(folder, ".%s.%s.tmp" % (base[:100], os.urandom(8).hex()))
+    fd = os.open(tmp, flags, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # the rename itself survives a crash once the folder is synced too
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def read_own_file(path):
+    """The text of path (bytes that are not UTF-8 kept as surrogates, to write back as they
+    were), or None when it is missing or not a regular file of its own (a symlink, a FIFO)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    import stat
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return f.read().decode("utf-8", errors="surrogateescape")
+
+
 class Style:
     def __init__(self, enabled):
         self.enabled = enabled
@@ -290,54 +463,62 @@ def relative(path):
 
 
 def print_report(results, args, style, out):
+    """The report for the terminal. Every piece of text a submission may have influenced goes
+    through printable(), and each of its lines is indented: nothing the program prints can move
+    the cursor, change colours or make a line that starts like one of the grader's own."""
     total = sum(t["score"] for r in results for t in r["tests"])
     possible = sum(t["points"] for r in results for t in r["tests"])
     for r in results:
         lab_total = sum(t["score"] for t in r["tests"])
         lab_possible = sum(t["points"] for t in r["tests"])
-        print(style("%s: %s (%s)" % (r["lab"], r["title"], r["program"]), "1"), file=out)
+        print(style(printable("%s: %s (%s)" % (r["lab"], r["title"], r["program"])), "1"),
+              file=out)
         if r["build_error"]:
             print("  " + style("DOES NOT COMPILE", "31") + ": every test of this lab scores 0.",
                   file=out)
-            for line in r["build_error"].splitlines()[:30]:
+            for line in printable(r["build_error"]).splitlines()[:30]:
                 print("    " + line, file=out)
         elif r["warnings"]:
             print("  compiler warnings (no points lost, but read them):", file=out)
-            for line in r["warnings"].splitlines()[1:16]:
+            for line in printable(r["warnings"]).splitlines()[1:16]:
                 print("    " + line, file=out)
-        width = max(len(t["name"]) for t in r["tests"])
+        width = max(len(printable(t["name"])) for t in r["tests"])
         for t in r["tests"]:
             status = style("%-7s" % t["status"], STATUS_COLOURS[t["status"]])
             print("  %s %2d/%-2d  %-*s  %s" % (status, t["score"], t["points"], width,
-                                                t["name"], t["title"]), file=out)
+                                                printable(t["name"]), printable(t["title"])),
+                  file=out)
             if t["status"] == "PASS" or r["build_error"]:
                 continue
             if t["status"] == "SKIP":
-                print("           skipped: %s" % t["messages"][0], file=out)
+                print("           skipped: " + indented(t["messages"][0], "           "),
+                      file=out)
                 continue
             for m in t["messages"][:3]:
-                print("           " + m.replace("\n", "\n           "), file=out)
+                print("           " + indented(m, "           "), file=out)
             if t["diff"]:
-                for line in t["diff"].splitlines():
+                for line in printable(t["diff"]).splitlines():
                     colour = "32" if line.startswith("+") else "31" if line.startswith("-") else "0"
                     print("             " + style(line, colour), file=out)
             if t["hint"]:
-                print("           hint: " + t["hint"], file=out)
+                print("           hint: " + indented(t["hint"], "           "), file=out)
             lab_dir = os.path.join(args.submission, r["lab"])
             if t["command"]:
                 command = t["command"]
                 if len(command) > 160:
                     command = "sh " + os.path.relpath(t["command_file"], lab_dir)
-                print("           try:  cd %s && make && %s"
-                      % (relative(lab_dir), command), file=out)
-            print("           rerun: make grade LAB=%s TEST=%s%s   transcript: %s/"
-                  % (r["lab"][:2], t["name"],
-                     "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
-                     else " SUBMISSION=" + relative(args.submission),
-                     relative(t["transcript"])), file=out)
+                print("           try:  " + indented("cd %s && make && %s"
+                                                     % (relative(lab_dir), command),
+                                                     "           "), file=out)
+            print("           rerun: " + indented(
+                "make grade LAB=%s TEST=%s%s   transcript: %s/"
+                % (r["lab"][:2], t["name"],
+                   "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
+                   else " SUBMISSION=" + relative(args.submission),
+                   relative(t["transcript"])), "           "), file=out)
         print("  %s %d/%d\n" % (style("subtotal", "1"), lab_total, lab_possible), file=out)
-    print("Randomised cases used seed %s (replay: make grade SEED=%s)." % (args.seed, args.seed),
-          file=out)
+    print(printable("Randomised cases used seed %s (replay: make grade SEED=%s)."
+                    % (args.seed, args.seed)), file=out)
     verdict = "full marks" if total == possible else "%d point%s to find" % (
         possible - total, "" if possible - total == 1 else "s")
     print(style("Total: %d/%d (%s)" % (total, possible, verdict), "1"), file=out)
@@ -345,6 +526,7 @@ def print_report(results, args, style, out):
 
 
 def gradescope(results, elapsed):
+    """Gradescope's results.json as a dict; all its text through printable()."""
     tests = []
     for r in results:
         for t in r["tests"]:
@@ -355,32 +537,62 @@ def gradescope(results, elapsed):
                 lines.append(t["diff"])
             if t["status"] != "PASS" and t["hint"]:
                 lines.append("hint: " + t["hint"])
-            tests.append({"name": "%s: %s" % (r["lab"], t["name"]), "score": t["score"],
-                          "max_score": t["points"],
+            tests.append({"name": printable("%s: %s" % (r["lab"], t["name"])),
+                          "score": t["score"], "max_score": t["points"],
                           "status": "passed" if t["status"] == "PASS" else "failed",
-                          "output": "\n".join(lines)})
+                          "output": printable("\n".join(lines))})
     return {"score": sum(t["score"] for t in tests),
             "max_score": sum(t["max_score"] for t in tests),
             "execution_time": round(elapsed, 3), "tests": tests}
 
 
 def write_csv(path, submission, results):
-    """One row for this submission, under a header; rows of other submissions are kept."""
-    header = ["submission", "total", "max"] + ["%s:%s" % (r["lab"], t["name"])
+    """One row for this submission, under a header; rows of other submissions are kept (from
+    path if it is a regular file of its own, not a symlink). The submission's name (chosen by
+    whoever submitted) through printable(). Written with write_atomic()."""
+    header = ["submission", "total", "max"] + [printable("%s:%s" % (r["lab"], t["name"]))
                                                for r in results for t in r["tests"]]
+    submission = printable(submission)
     row = [submission, str(sum(t["score"] for r in results for t in r["tests"])),
            str(sum(t["points"] for r in results for t in r["tests"]))] + \
         [str(t["score"]) for r in results for t in r["tests"]]
+    import io
     rows = []
-    if os.path.exists(path):
-        with open(path, newline="") as f:
-            old = list(csv.reader(f))
+    text = read_own_file(path)
+    if text is not None:
+        old = list(csv.reader(io.StringIO(text, newline="")))
         if old and old[0] == header:
             rows = [r for r in old[1:] if r and r[0] != submission]
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows + [row])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows + [row])
+    write_atomic(path, buffer.getvalue().encode("utf-8", errors="surrogateescape"))
+
+
+def unsandboxed(args, session, style):
+    """Where bubblewrap cannot make a sandbox: as root (a container that refuses namespaces),
+    programs are kept from the grader by user separation alone, so the grader's files are made
+    private to root; without root nothing keeps them apart, so only the repository's own labs
+    and solutions may be graded."""
+    reason = printable(session.fallback_reason)
+    if os.geteuid() == 0:
+        session.make_private([ROOT, args.build, args.results_dir])
+        print(style("CONTAINER MODE: no sandbox can be made here (%s). Programs run as users of "
+                    "their own on this file system; the grader's folders are private to root "
+                    "while grading. Tests that need a private IPC namespace are skipped."
+                    % reason, "33"), file=sys.stderr)
+        return
+    own = {os.path.realpath(os.path.join(ROOT, d)) for d in ("labs", "solutions")}
+    if os.path.realpath(args.submission) not in own:
+        raise GraderError(
+            "grading someone else's code needs a sandbox, and this machine gives none (%s). "
+            "Install bubblewrap (sudo apt-get install bubblewrap) and allow unprivileged user "
+            "namespaces (sudo sysctl -w kernel.unprivileged_userns_clone=1 "
+            "user.max_user_namespaces=15000), or run the grader as root." % reason)
+    print(style("FALLBACK MODE: %s. Your own labs only: programs run as you, unsandboxed. Tests "
+                "that need a private IPC namespace are skipped; do not grade in parallel."
+                % reason, "33"), file=sys.stderr)
 
 
 def main():
@@ -414,17 +626,15 @@ def main():
         with Session(args.build) as session:
             env = session.env
             env["MSGLAB_SEED"] = args.seed
-            if env["MSGLAB_MODE"] == "fallback":
-                print(style("FALLBACK MODE: %s. Tests that need a private IPC namespace are "
-                            "skipped; leaks are the run's own new queues; do not grade in "
-                            "parallel." % session.fallback_reason, "33"), file=sys.stderr)
+            if session.fallback:
+                unsandboxed(args, session, style)
             # Labs spend much of their time waiting on the programs, not computing. Without
             # namespaces or a uid per run, parallel runs would take each other's leaks for theirs.
             workers = min(len(labs), 2 * (os.cpu_count() or 1))
             if env["MSGLAB_MODE"] == "fallback" and os.geteuid() != 0:
                 workers = 1
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(lambda lab: grade_lab(lab, args, env, session.tmp),
+                results = list(pool.map(lambda lab: grade_lab(lab, args, env, session),
                                         labs))
     except GraderError as e:
         print("grader error: %s" % e, file=sys.stderr)
@@ -434,14 +644,17 @@ def main():
     total, possible = print_report(results, args, style, out)
     if args.quiet:
         print("Total: %d/%d" % (total, possible))
-    if args.results_json:
-        with open(args.results_json, "w") as f:
-            json.dump(gradescope(results, elapsed), f, indent=1)
-    if args.csv:
-        write_csv(args.csv, args.submission, results)
-    if args.summary_json:
-        with open(args.summary_json, "w") as f:
-            json.dump(results, f, indent=1)
+    try:
+        if args.results_json:
+            write_atomic(args.results_json,
+                         json.dumps(gradescope(results, elapsed), indent=1) + "\n")
+        if args.csv:
+            write_csv(args.csv, args.submission, results)
+        if args.summary_json:
+            write_atomic(args.summary_json, json.dumps(results, indent=1) + "\n")
+    except OSError as e:
+        print("grader error: cannot write the results: %s" % printable(str(e)), file=sys.stderr)
+        return 2
     return 0 if total == possible else 1
 
 

@@ -5,10 +5,14 @@ Each check prints one line; the run fails if any check fails. What is checked:
   - labs/ is what solutions/ generate; handouts' rubric tables, C blocks and kernel claims;
   - solutions compile with -Werror, skeletons without a single warning;
   - the kernel behaviour the handouts teach, and lab 02's selection model, on this kernel;
+  - the call record (strace's output on real programs) and safe output of any bytes;
   - the harness and sandbox (timeouts, leaks, output cap, trace, fork bombs, fallback mode);
-  - reference solutions score full marks (grader built with ASan and UBSan), also in fallback
-    mode; skeletons score 0 without a grader error; each buggy variant in tests/buggy/ fails
+  - reference solutions score full marks (grader built with ASan and UBSan), also in the
+    container mode (namespaces refused as Docker does); without namespaces or root, grading
+    another's code refuses; skeletons score 0 without a grader error; each buggy variant in tests/buggy/ fails
     exactly the tests it lists;
+  - the hostile battery (tests/hostile): attack submissions get no marks they did not earn and
+    touch nothing outside their sandbox, as root, as an ordinary user and in the container mode;
   - afterwards no queue and no sandboxed process is left on the host.
 """
 import concurrent.futures
@@ -125,9 +129,27 @@ def check_kernel():
     return "; ".join(criterion(os.path.join(folder, name), name=name) for name in names)
 
 
+def check_trace():
+    """The call record: strace's output on real programs, parsed into what the tests query."""
+    return criterion(os.path.join(ASAN_BUILD, "tests", "strace_record"),
+                     name="call record from strace (ASan)")
+
+
+def check_output_safety():
+    """Any bytes a program prints are shown escaped; output files never follow a link."""
+    p = run([sys.executable, os.path.join(ROOT, "tests", "output_safety.py")], timeout=300)
+    last = (p.stdout.strip().splitlines() or [""])[-1]
+    if p.returncode or " 0 failed" not in last:
+        raise Failed((p.stdout + p.stderr).strip()[-3000:])
+    return last
+
+
 def check_harness():
     with grade.Session(ASAN_BUILD) as session:
-        program = os.path.join(session.tmp, "misbehave")
+        # A folder of its own: the sandbox shows the program's folder to it, and only that.
+        program = os.path.join(session.tmp, "bin", "misbehave")
+        os.mkdir(os.path.dirname(program), 0o755)
+        os.chmod(session.tmp, 0o755)  # the fallback tests run it on the host as another user
         shutil.copy(os.path.join(BUILD, "tests", "misbehave"), program)
         results = os.path.join(session.tmp, "results")
         env = dict(session.env, MSGLAB_PROGRAM=program, MSGLAB_RESULTS=results)
@@ -169,16 +191,52 @@ def check_reference():
     return "reference solutions: full marks (%d/%d), grader under ASan+UBSan" % (total, total)
 
 
-def check_reference_fallback():
-    env = dict(os.environ, MSGLAB_NO_NAMESPACES="1")
-    status, summary = grade_run(os.path.join(ROOT, "solutions"), env=env)
+def check_reference_container():
+    """As in a Docker container (Gradescope's): namespaces refused, so bubblewrap cannot start;
+    as root the grader says so and still gives the reference solutions full marks."""
+    wrapper = os.path.join(BUILD, "tests", "no-namespaces")
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = os.path.join(tmp, "summary.json")
+        p = run([wrapper, sys.executable, os.path.join(ROOT, "grader", "grade.py"),
+                 "--submission", os.path.join(ROOT, "solutions"), "--results-dir",
+                 os.path.join(tmp, "results"), "--summary-json", summary, "--quiet"],
+                timeout=600)
+        if os.geteuid() == 0 and "CONTAINER MODE" not in p.stderr:
+            raise Failed("no CONTAINER MODE notice with namespaces refused:\n" + p.stderr)
+        if p.returncode or not os.path.exists(summary):
+            raise Failed("in a container the reference solutions lose points (status %d):\n%s%s"
+                         % (p.returncode, p.stdout, p.stderr))
+        with open(summary) as f:
+            summary = json.load(f)
     bad = failures(summary)
-    if status or bad:
-        raise Failed("in fallback mode the reference solutions lose points:\n" + "\n".join(
+    if bad:
+        raise Failed("in a container the reference solutions lose points:\n" + "\n".join(
             "%s/%s %s: %s" % (lab, name, t["status"], "; ".join(t["messages"]))
             for (lab, name), t in bad.items()))
     skipped = sum(t["status"] == "SKIP" for r in summary for t in r["tests"])
-    return "fallback mode: full marks, %d namespace-only tests skipped" % skipped
+    return "container mode (namespaces refused as by Docker's seccomp profile): full marks, " \
+        "%d namespace-only tests skipped" % skipped
+
+
+def check_unsandboxed_refuses():
+    """Without namespaces and without root, grading anyone else's code refuses to run."""
+    if os.geteuid() != 0:
+        user = []
+    elif shutil.which("setpriv"):
+        user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    else:
+        return "skipped: no setpriv to become an ordinary user"
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        other = os.path.join(tmp, "student")
+        shutil.copytree(os.path.join(ROOT, "solutions"), other)
+        p = run(user + [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission",
+                        other, "--results-dir", os.path.join(tmp, "results"), "--quiet"],
+                env=dict(os.environ, MSGLAB_NO_NAMESPACES="1", MSGLAB_TMPDIR=tmp), timeout=120)
+    if p.returncode != 2 or "needs a sandbox" not in p.stderr or "bubblewrap" not in p.stderr:
+        raise Failed("grading another's code without a sandbox did not refuse clearly "
+                     "(status %d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    return "without namespaces or root, grading someone else's code refuses, saying what to install"
 
 
 def check_skeletons():
@@ -266,7 +324,10 @@ def check_bad_submissions():
             if r["lab"] == lab and (statuses != {expected} or (test is None) == compiled):
                 raise Failed("a submission that %s: expected %s, got %s" % (name, expected, statuses))
             if r["lab"] != lab and not statuses <= {"PASS", "SKIP"}:
-                raise Failed("a submission that %s: lab %s was not graded" % (name, r["lab"]))
+                raise Failed("a submission that %s: lab %s was not graded: %s" % (
+                    name, r["lab"], "; ".join("%s %s: %s" % (t["name"], t["status"],
+                                                             " ".join(t["messages"])[:300])
+                                              for t in r["tests"] if t["status"] != "PASS")))
     return "submissions that hang, crash, fork without end, flood or do not compile cost " \
         "their test only"
 
@@ -279,6 +340,34 @@ def check_layout():
     if status != 1 or missing:
         raise Failed("a submission with the wrong layout was not told so: %s" % missing)
     return "a submission with the wrong layout gets 0 and 'no folder ...', no grader error"
+
+
+def hostile(*options):
+    """The hostile battery (tests/hostile/run.py): attack submissions graded by the real grader,
+    each with its expectation, and nothing outside touched."""
+    if os.geteuid() != 0:
+        return "skipped: the battery needs root (to make its own namespaces)"
+    p = run([sys.executable, os.path.join(ROOT, "tests", "hostile", "run.py")] + list(options),
+            timeout=1200)
+    lines = p.stdout.strip().splitlines()
+    last = lines[-1] if lines else ""
+    if p.returncode or " 0 failed" not in last:
+        bad = [line for line in lines if not line.startswith(("ok ", "skip "))]
+        raise Failed("\n".join(bad[-40:]) + p.stderr[-2000:])
+    return last
+
+
+def check_hostile():
+    return "as root: " + hostile()
+
+
+def check_hostile_user():
+    return "as an ordinary user: " + hostile("--user")
+
+
+def check_hostile_container():
+    return "in the container mode: " + hostile("--wrap", os.path.join(BUILD, "tests",
+                                                                      "no-namespaces"))
 
 
 def host_queues():
@@ -302,9 +391,10 @@ def sandboxed_processes():
 
 def main():
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
-              check_kernel, check_harness, check_reference,
-              check_reference_fallback, check_skeletons, check_variants, check_bad_submissions,
-              check_layout]
+              check_kernel, check_trace, check_output_safety, check_harness, check_reference,
+              check_reference_container, check_unsandboxed_refuses, check_skeletons,
+              check_variants, check_bad_submissions, check_layout, check_hostile,
+              check_hostile_user, check_hostile_container]
     queues_before = host_queues()
     failed = 0
     start = time.monotonic()

@@ -32,6 +32,38 @@ static int text_calls(const struct run_result *r, const char *call, const struct
 	return n;
 }
 
+/* Each of the texts must have come out of the queue, in order (as the start of a message): a
+ * line printed without its msgrcv earns nothing. */
+static void expect_received(const struct run_result *r, const char *const *texts, int n)
+{
+	const struct trace_call *rcv[64];
+	int nr = text_calls(r, "msgrcv", rcv, 64);
+	for (int i = 0; i < n && i < 64; i++) {
+		size_t len = strlen(texts[i]);
+		/* Extra bytes after the text are exact_bytes' business, not this test's. */
+		bool same = i < nr && rcv[i]->datalen >= (long)len && rcv[i]->shown >= len &&
+			    (len == 0 || !memcmp(rcv[i]->data, texts[i], len));
+		if (!same) {
+			cr_expect_fail("message %d (\"%.40s\") %s: each line printed must be a "
+				       "message the receiver got from msgrcv",
+				       i + 1, texts[i],
+				       i < nr ? "is not what msgrcv returned there"
+					      : "never came out of the queue");
+			return;
+		}
+	}
+}
+
+/* The parent must have forked its two children (the tests of the parent's duties need them). */
+static void expect_two_children(const struct run_result *r)
+{
+	int kids[8];
+	int n = children_of(r, r->main_pid, kids, 8);
+	cr_assert(n >= 2,
+		  "the parent (pid %d) forked %d child%s; it must fork a sender and a receiver",
+		  r->main_pid, n, n == 1 ? "" : "ren");
+}
+
 /* The receiver must print exactly the messages, in order. */
 Test(lab, received_lines, .timeout = 60)
 {
@@ -49,6 +81,7 @@ Test(lab, received_lines, .timeout = 60)
 		cr_expect_str_eq(got[i], three[i],
 				 "message %zu: expected \"received: %s\", got \"received: %s\"",
 				 i + 1, three[i], got[i]);
+	expect_received(&r, three, 3);
 	expect_exit(&r, 0);
 	free_lines(got);
 	run_free(&r);
@@ -59,6 +92,7 @@ Test(lab, parent_lines, .timeout = 60)
 {
 	struct run_result r;
 	run_student(&(struct run_spec){.args = three}, &r);
+	expect_two_children(&r);
 	char *out = normalise(r.out);
 	size_t created, removed;
 	char **c = text_lines(out, "queue <id> created", &created);
@@ -126,6 +160,7 @@ Test(lab, exact_output, .timeout = 60)
 	struct run_result r;
 	run_student(&(struct run_spec){.args = args}, &r);
 	expect_stdout(&r, expected);
+	expect_received(&r, args, n);
 	expect_exit(&r, 0);
 	free(expected);
 	run_free(&r);
@@ -289,6 +324,7 @@ Test(lab, queue_removed, .timeout = 60)
 	run_student(&(struct run_spec){.args = three}, &r);
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get && get->ret >= 0, "no queue was created (no successful msgget)");
+	expect_two_children(&r);
 	for (int i = 0; i < r.nqueues; i++)
 		cr_assert_fail(
 		    "queue 0x%08x (id %d, %ld message%s) left behind after exit: call "
@@ -377,21 +413,16 @@ Test(lab, msgget_fails, .timeout = 60)
 /* With -k PATH the queue's key is ftok(PATH, 'M'). */
 Test(lab, ftok_key, .timeout = 60)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/keyfile-%d", getenv("MSGLAB_TMP"), (int)getpid());
-	FILE *f = fopen(path, "w");
-	cr_assert(f && fclose(f) == 0, "grader error: cannot create %s", path);
-	key_t key = ftok(path, 'M');
-	cr_assert_neq(key, -1, "grader error: ftok failed");
-	const char *args[] = {"-k", path, "keyed", NULL};
+	const char *args[] = {"-k", "keyfile", "keyed", NULL};
 	struct run_result r;
-	run_student(&(struct run_spec){.args = args}, &r);
-	unlink(path);
+	run_student(&(struct run_spec){.args = args, .make_file = "keyfile"}, &r);
+	unsigned key = made_file_key(&r, 'M');
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get, "msgget was never called");
-	cr_expect_eq(get->key, (unsigned)key,
-		     "with -k %s the key must be ftok(path, 'M') = 0x%08x, msgget got 0x%08x%s",
-		     path, (unsigned)key, get->key, get->key == 0 ? " (IPC_PRIVATE)" : "");
+	cr_expect_eq(get->key, key,
+		     "with -k keyfile the key must be ftok(\"keyfile\", 'M') = 0x%08x, msgget got "
+		     "0x%08x%s",
+		     key, get->key, get->key == 0 ? " (IPC_PRIVATE)" : "");
 	cr_expect(get->flags & IPC_CREAT, "msgget needs IPC_CREAT to create the keyed queue");
 	cr_expect(get->ret >= 0, "msgget failed: %s", strerror(get->err));
 	run_free(&r);

@@ -590,14 +590,15 @@ struct timed_message {
 	char text[64];
 };
 
-/* "{tools}/mkqueue key && {tools}/later key 'MS:send:TYPE:TEXT'... [MS:rm]" */
+/* "{tools}/mkqueue key && {tools}/later -w nowait key 'MS:send:TYPE:TEXT'... [MS:rm]" */
 static void poll_setup(const struct timed_message *m, int n, long remove_at_ms, char *setup,
 		       size_t size)
 {
 	int k = snprintf(setup, size, "{tools}/mkqueue %s", KEYFILE);
 	if (n == 0 && remove_at_ms < 0)
 		return;
-	k += snprintf(setup + k, size - (size_t)k, " && {tools}/later %s", KEYFILE);
+	/* Timed from the program's start, not the set-up's. */
+	k += snprintf(setup + k, size - (size_t)k, " && {tools}/later -w nowait %s", KEYFILE);
 	for (int i = 0; i < n; i++) {
 		char spec[128], arg[200];
 		snprintf(spec, sizeof spec, "%ld:send:%ld:%s", m[i].at_ms, m[i].type, m[i].text);

@@ -389,7 +389,8 @@ static void run_steps(const char *setup, struct cmdline *c, bool other_user, con
 				       .input = c->input.s,
 				       .setup = setup,
 				       .sysctl = {sysctl},
-				       .other_user = other_user},
+				       .other_user = other_user,
+				       .untraced_main = true},
 		    r);
 	parse_steps(r, st);
 	cr_assert_eq(st->n, want, "grader error: %d commands ran, not %d", st->n, want);

@@ -1,6 +1,7 @@
 /* The grader's harness: see harness.h. */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "strace_record.h"
 
 #include <criterion/criterion.h>
 #include <ctype.h>
@@ -149,74 +150,6 @@ static void quote(FILE *out, const char *word)
 	fputc('\'', out);
 }
 
-static long long field_ll(const char *line, const char *key, long long dflt, bool *found)
-{
-	char pat[32];
-	snprintf(pat, sizeof pat, " %s=", key);
-	const char *p = strstr(line, pat);
-	if (!p) {
-		if (found)
-			*found = false;
-		return dflt;
-	}
-	if (found)
-		*found = true;
-	return strtoll(p + strlen(pat), NULL, 0);
-}
-
-static void parse_trace_line(const char *line, struct trace_call *c)
-{
-	memset(c, 0, sizeof *c);
-	sscanf(line, "call=%7s", c->call);
-	c->pid = (int)field_ll(line, "pid", 0, NULL);
-	c->ppid = (int)field_ll(line, "ppid", 0, NULL);
-	c->t_us = field_ll(line, "t_us", 0, NULL);
-	c->dur_us = field_ll(line, "dur_us", 0, NULL);
-	c->key = (unsigned)field_ll(line, "key", 0, NULL);
-	c->flags = (int)field_ll(line, "flags", 0, NULL);
-	c->msqid = (int)field_ll(line, "msqid", -1, NULL);
-	c->msgsz = (long)field_ll(line, "msgsz", 0, NULL);
-	c->msgtyp = (long)field_ll(line, "msgtyp", 0, NULL);
-	c->mtype = (long)field_ll(line, "mtype", 0, &c->has_mtype);
-	c->cmd = (int)field_ll(line, "cmd", -1, NULL);
-	c->ret = (long)field_ll(line, "ret", 0, NULL);
-	c->err = (int)field_ll(line, "errno", 0, NULL);
-	c->datalen = (long)field_ll(line, "datalen", 0, NULL);
-	const char *d = strstr(line, " data=");
-	if (d) {
-		d += 6;
-		size_t hexlen = strcspn(d, " \n");
-		c->data = xrealloc(NULL, hexlen / 2 + 1);
-		for (size_t i = 0; i + 2 <= hexlen; i += 2) {
-			unsigned byte;
-			if (sscanf(d + i, "%2x", &byte) != 1)
-				break;
-			c->data[c->shown++] = (unsigned char)byte;
-		}
-	}
-}
-
-static void parse_trace(const char *text, struct run_result *r)
-{
-	size_t cap = 0;
-	for (const char *line = text; *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		if (strncmp(line, "call=", 5) == 0) {
-			char *copy = strndup(line, len);
-			if (!copy)
-				cr_assert_fail("grader error: out of memory");
-			if (r->ncalls == cap) {
-				cap = cap ? 2 * cap : 64;
-				r->calls = xrealloc(r->calls, cap * sizeof *r->calls);
-			}
-			parse_trace_line(copy, &r->calls[r->ncalls++]);
-			free(copy);
-		}
-		line += len + (end ? 1 : 0);
-	}
-}
-
 static void parse_report(const char *text, struct run_result *r)
 {
 	const char *line = text;
@@ -245,6 +178,11 @@ static void parse_report(const char *text, struct run_result *r)
 			r->wall_ms = atof(rest);
 		else if (!strcmp(word, "output_truncated"))
 			r->truncated = true;
+		else if (!strcmp(word, "trace_broken"))
+			snprintf(r->trace_broken, sizeof r->trace_broken, "%.*s",
+				 (int)strcspn(rest + 1, "\n"), rest + 1);
+		else if (!strcmp(word, "file"))
+			sscanf(rest, " %*s dev=%lu ino=%lu", &r->made_dev, &r->made_ino);
 		else if (!strcmp(word, "proc") && r->nprocs < MAX_LEFT) {
 			struct left_proc *p = &r->procs[r->nprocs];
 			if (sscanf(rest, " pid=%d ppid=%d state=%c comm=%31s syscall=%23s", &p->pid,
@@ -292,6 +230,7 @@ static char *substitute(const char *text, const char *bin, const char *tools)
 struct invocation {
 	char *program, *setup;
 	char *args[MAX_ARGS + 1];
+	char host_bin[4096], host_tools[4096]; /* what {bin} and {tools} are on the host */
 };
 
 static void dir_of(const char *path, char *out, size_t size)
@@ -311,29 +250,30 @@ enum target {
 /* Returns false when there is nothing to run (no reference for a fixed program). */
 static bool resolve(const struct run_spec *spec, enum target target, struct invocation *inv)
 {
-	char bin[4096], program[4300];
+	char program[4300];
 	const char *main_program =
 	    need_env(target == REFERENCE ? "MSGLAB_REFERENCE" : "MSGLAB_PROGRAM");
-	dir_of(main_program, bin, sizeof bin);
-	const char *tools = getenv("MSGLAB_TOOLS") ? getenv("MSGLAB_TOOLS") : "";
+	memset(inv, 0, sizeof *inv);
+	dir_of(main_program, inv->host_bin, sizeof inv->host_bin);
+	snprintf(inv->host_tools, sizeof inv->host_tools, "%s",
+		 getenv("MSGLAB_TOOLS") ? getenv("MSGLAB_TOOLS") : "");
+	/* The sandbox shows the folders at fixed places (msglab-run's fallback mode too). */
+	const char *bin = "/sandbox/bin", *tools = "/sandbox/tools";
 	if (target == SHOWN) {
-		snprintf(bin, sizeof bin, ".");
-		if (getenv("MSGLAB_TOOLS_SHOWN"))
-			tools = getenv("MSGLAB_TOOLS_SHOWN");
+		bin = ".";
+		tools = getenv("MSGLAB_TOOLS_SHOWN") ? getenv("MSGLAB_TOOLS_SHOWN") : tools;
 	}
+	const char *name =
+	    strrchr(main_program, '/') ? strrchr(main_program, '/') + 1 : main_program;
 	if (spec->tool)
 		snprintf(program, sizeof program, "%s/%s", tools, spec->tool);
 	else if (spec->program && strchr(spec->program, '/')) {
 		if (target == REFERENCE)
 			return false;
 		snprintf(program, sizeof program, "%s", spec->program);
-	} else if (spec->program)
-		snprintf(program, sizeof program, "%s/%s", bin, spec->program);
-	else if (target == SHOWN)
-		snprintf(program, sizeof program, "./%s", strrchr(main_program, '/') + 1);
-	else
-		snprintf(program, sizeof program, "%s", main_program);
-	memset(inv, 0, sizeof *inv);
+	} else
+		snprintf(program, sizeof program, "%s/%s", bin,
+			 spec->program ? spec->program : name);
 	inv->program = substitute(program, bin, tools);
 	inv->setup = spec->setup ? substitute(spec->setup, bin, tools) : NULL;
 	for (int i = 0; spec->args && spec->args[i]; i++) {
@@ -353,19 +293,56 @@ static void free_invocation(struct invocation *inv)
 }
 
 /* Run the invocation in the sandbox; its files are named dir/label.*. */
+/* NUL bytes of the program's output as the visible text \0, so that every check (which sees
+ * C strings) also sees what came after them. */
+static char *visible_nuls(char *buf, size_t *len)
+{
+	size_t nuls = 0;
+	for (size_t i = 0; i < *len; i++)
+		nuls += buf[i] == '\0';
+	if (!nuls)
+		return buf;
+	char *out = xrealloc(NULL, *len + nuls + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < *len; i++) {
+		if (buf[i] == '\0') {
+			out[k++] = '\\';
+			out[k++] = '0';
+		} else
+			out[k++] = buf[i];
+	}
+	out[k] = '\0';
+	free(buf);
+	*len = k;
+	return out;
+}
+
+/* The call record, from strace's output; a grader tool's own calls dropped if asked. */
+static void read_record(const char *path, const struct run_spec *spec, struct run_result *r)
+{
+	size_t len;
+	char *text = slurp(path, &len);
+	if (strace_record_parse(text, len, r->main_pid, &r->calls, &r->ncalls) != 0)
+		cr_assert_fail("grader error: out of memory reading the call record");
+	free(text);
+	if (!spec->untraced_main)
+		return;
+	size_t kept = 0;
+	for (size_t i = 0; i < r->ncalls; i++) {
+		struct trace_call *c = &r->calls[i];
+		if (c->pid == r->main_pid && !strncmp(c->call, "msg", 3))
+			free(c->data);
+		else
+			r->calls[kept++] = *c;
+	}
+	r->ncalls = kept;
+}
+
+/* Run the invocation in the sandbox; its files are named dir/label.*. */
 static void sandbox(const struct invocation *inv, const struct run_spec *spec, double timeout_ms,
 		    const char *dir, const char *label, struct run_result *r)
 {
-	const char *program = inv->program;
-	char workdir[4096], path[4300], timeout[32];
-	snprintf(workdir, sizeof workdir, "%s/run-XXXXXX", need_env("MSGLAB_TMP"));
-	if (!mkdtemp(workdir) || chmod(workdir, 0777) != 0)
-		cr_assert_fail("grader error: cannot make a working directory in %s: %s",
-			       need_env("MSGLAB_TMP"), strerror(errno));
-	if (spec->make_file) {
-		snprintf(path, sizeof path, "%s/%s", workdir, spec->make_file);
-		write_whole(path, "", 0);
-	}
+	char timeout[32], bin_bind[4200], tools_bind[4200];
 	char in_path[4300], out_path[4300], err_path[4300], trace_path[4300], rep_path[4300];
 	snprintf(in_path, sizeof in_path, "%s/%s.stdin", dir, label);
 	snprintf(out_path, sizeof out_path, "%s/%s.stdout", dir, label);
@@ -376,7 +353,7 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		write_whole(in_path, spec->input, strlen(spec->input));
 	snprintf(timeout, sizeof timeout, "%.0f", timeout_ms);
 
-	const char *argv[MAX_ARGS + 32];
+	const char *argv[MAX_ARGS + 48];
 	int n = 0;
 	argv[n++] = need_env("MSGLAB_RUN");
 	argv[n++] = "-t";
@@ -385,10 +362,22 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	argv[n++] = rep_path;
 	argv[n++] = "-T";
 	argv[n++] = trace_path;
-	argv[n++] = "-L";
-	argv[n++] = need_env("MSGLAB_TRACELIB");
-	argv[n++] = "-d";
-	argv[n++] = workdir;
+	snprintf(bin_bind, sizeof bin_bind, "%s=/sandbox/bin", inv->host_bin);
+	argv[n++] = "-b";
+	argv[n++] = bin_bind;
+	if (inv->host_tools[0]) {
+		snprintf(tools_bind, sizeof tools_bind, "%s=/sandbox/tools", inv->host_tools);
+		argv[n++] = "-b";
+		argv[n++] = tools_bind;
+	}
+	if (spec->make_file) {
+		argv[n++] = "-f";
+		argv[n++] = spec->make_file;
+	}
+	for (int i = 0; i < 4 && spec->env[i]; i++) {
+		argv[n++] = "-e";
+		argv[n++] = spec->env[i];
+	}
 	for (int i = 0; i < 4 && spec->sysctl[i]; i++) {
 		argv[n++] = "-s";
 		argv[n++] = spec->sysctl[i];
@@ -400,7 +389,7 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	if (spec->other_user)
 		argv[n++] = "-O";
 	argv[n++] = "--";
-	argv[n++] = program;
+	argv[n++] = inv->program;
 	for (int i = 0; inv->args[i]; i++)
 		argv[n++] = inv->args[i];
 	argv[n] = NULL;
@@ -416,16 +405,16 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(err, 2) < 0)
 			_exit(125);
-		for (int i = 0; i < 4 && spec->env[i]; i++)
-			if (putenv((char *)spec->env[i]) != 0)
-				_exit(125);
+		/* Criterion's descriptors (its shared memory, our transcripts) stay here. */
+		if (close_range(3, ~0U, 0) != 0)
+			_exit(125);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "grader error: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(125);
 	}
 	/* msglab-run keeps its own deadline; this one only guards against the sandbox itself. */
 	int status = 0;
-	double waited = 0, limit = 2 * timeout_ms + 15000; /* setup + program */
+	double waited = 0, limit = 2 * timeout_ms + 25000; /* setup + program + tracer */
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
@@ -441,8 +430,6 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		nanosleep(&ts, NULL);
 		waited += 1;
 	}
-	if (nftw(workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		cr_log_warn("grader: cannot clean %s", workdir);
 
 	memset(r, 0, sizeof *r);
 	snprintf(r->label, sizeof r->label, "%s", label);
@@ -460,10 +447,16 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	parse_report(rep, r);
 	free(rep);
 	r->out = slurp(out_path, &r->out_len);
+	r->out = visible_nuls(r->out, &r->out_len);
 	r->err = slurp(err_path, &r->err_len);
-	char *trace = slurp(trace_path, NULL);
-	parse_trace(trace, r);
-	free(trace);
+	r->err = visible_nuls(r->err, &r->err_len);
+	read_record(trace_path, spec, r);
+}
+
+unsigned made_file_key(const struct run_result *r, int proj)
+{
+	return (unsigned)((r->made_ino & 0xffff) | ((r->made_dev & 0xff) << 16) |
+			  ((unsigned long)(proj & 0xff) << 24));
 }
 
 /*
@@ -632,6 +625,14 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
 	keep_file(cmd_file, r->command, strlen(r->command));
+	/* A record with a hole (the tracer killed, or it could not start) proves nothing: no
+	 * test that reads it may pass. */
+	if (r->trace_broken[0]) {
+		mark_outcome("FAIL", NULL);
+		cr_assert_fail("the call record of `%s` is incomplete (%s): the grader cannot see "
+			       "what the program did, so this test cannot pass%s",
+			       short_command(r), r->trace_broken, stderr_note(r));
+	}
 	if (!spec->allow_failure)
 		expect_finished(r);
 }

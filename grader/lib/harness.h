@@ -9,8 +9,8 @@
  *   MSGLAB_PROGRAM    the submitted (first) program; MSGLAB_REFERENCE the reference solution's;
  *                     a lab's other programs are in the same folders
  *   MSGLAB_TOOLS      the lab's grader tools (grader/LAB/tools/NAME.c), built
- *   MSGLAB_TRACELIB   libmsgtrace.so
- *   MSGLAB_TMP        a directory the sandboxed program may reach (0755 all the way up)
+ *   MSGLAB_MODE       namespaces (the sealed sandbox) or fallback (see grade.py)
+ *   MSGLAB_TMP        the grader's own temporary folder (working folders in fallback mode)
  *   MSGLAB_RESULTS    where each test keeps its transcript (one folder per test)
  *   MSGLAB_REPORT     where the JSON report of the whole run goes
  *   MSGLAB_SEED       seed for randomised cases (else one is chosen and shown)
@@ -71,6 +71,8 @@ struct run_result {
 	int nprocs;
 	char *command;		 /* how to run the same thing by hand */
 	char setup_output[4096]; /* what the setup command printed, newlines as spaces */
+	char trace_broken[160];	 /* why the call record is incomplete, "" when it is whole */
+	unsigned long made_dev, made_ino; /* the file made for the run (spec->make_file) */
 };
 
 struct run_spec {
@@ -85,10 +87,18 @@ struct run_spec {
 	bool other_user;	 /* run the program as another user than setup (skipped unless
 				    the grader runs as root) */
 	const char *make_file;	 /* create this (empty) file in the working directory first */
+	bool untraced_main;	 /* a grader tool: drop its own calls (not its children's) from
+				    the record */
 	bool allow_failure;	 /* the caller checks timeout/crash itself (expect_finished) */
 };
 /* In program, tool, args and setup, {bin} stands for the folder of the programs being graded
- * (the reference's, when calibrating) and {tools} for the lab's tools. */
+ * (the reference's, when calibrating) and {tools} for the lab's tools: inside the sandbox,
+ * /sandbox/bin and /sandbox/tools, the only folders of the grader it can see. The program runs
+ * in an empty working folder of its own (/work) that vanishes with the sandbox. */
+
+/* The key ftok(spec->make_file, proj) gives inside the run (glibc's formula, from the file's
+ * device and inode that the sandbox reported). */
+unsigned made_file_key(const struct run_result *r, int proj);
 
 /* Run the program; unless spec->allow_failure, a timeout or crash ends the test (TIMEOUT/CRASH). */
 void run_student(const struct run_spec *spec, struct run_result *r);

@@ -12,20 +12,62 @@
 #include <criterion/hooks.h>
 #include <criterion/output.h>
 
+/*
+ * The length (2 to 4) of the valid UTF-8 sequence of one non-ASCII character at s, or 0 when s
+ * does not start one: a continuation or invalid lead byte, a sequence cut short (the string's
+ * NUL is no continuation byte, so this never reads past it), an overlong form, a surrogate
+ * (U+D800 to U+DFFF) or a code point beyond U+10FFFF.
+ */
+static int utf8_sequence(const unsigned char *s)
+{
+	static const unsigned long least[] = {0, 0, 0x80, 0x800, 0x10000};
+	int len;
+	unsigned long cp;
+	if (s[0] >= 0xc0 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf7) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (int i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * s as a JSON string that is valid UTF-8 whatever bytes s holds (messages quote the student's
+ * output): valid UTF-8 characters as they are, control characters as \u00HH escapes, and each
+ * byte of no valid character as the visible text \xHH (a backslash, x, two hex digits).
+ */
 static void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c;) {
+		int len = *c < 0x80 ? 1 : utf8_sequence(c);
 		if (*c == '"' || *c == '\\')
 			fprintf(f, "\\%c", *c);
 		else if (*c == '\n')
 			fputs("\\n", f);
 		else if (*c == '\t')
 			fputs("\\t", f);
-		else if (*c < 0x20)
+		else if (*c < 0x20 || *c == 0x7f)
 			fprintf(f, "\\u%04x", *c);
+		else if (len == 0)
+			fprintf(f, "\\\\x%02x", *c);
 		else
-			fputc(*c, f);
+			fwrite(c, 1, (size_t)len, f);
+		c += len ? len : 1;
 	}
 	fputc('"', f);
 }

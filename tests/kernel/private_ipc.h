@@ -91,13 +91,16 @@ static inline int private_ipc_unshare(int with_userns, char *why, size_t why_len
 	return 0;
 }
 
-/* The .init of every test. */
+/* The .init of every test. A machine that gives no namespace (a container that refuses them,
+ * a chroot without user namespaces) cannot show the fact: the test is skipped, saying why. */
 static inline void private_ipc_init(void)
 {
 	char why[256] = "";
 	int rc = private_ipc_unshare(geteuid() != 0, why, sizeof(why));
 
-	cr_assert(rc == 0, "cannot enter a private IPC namespace: %s", why);
+	if (rc != 0)
+		cr_skip_test("needs a private IPC namespace, which this machine does not give: %s",
+			     why);
 }
 
 /*

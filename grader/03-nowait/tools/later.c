@@ -2,16 +2,21 @@
  * later: the lab 03 grader's delayed actions on the queue of ftok(KEYFILE, 'N'), so that a
  * program under test really has to wait for a message, or sees its queue vanish.
  *
- *   usage: later KEYFILE ACTION...
+ *   usage: later [-w NAME] KEYFILE ACTION...
  *
- *   MS:send:TYPE:TEXT  MS milliseconds after later started, send one message (IPC_NOWAIT)
- *   MS:rm              MS milliseconds after later started, remove the queue
+ *   MS:send:TYPE:TEXT  MS milliseconds after the start, send one message (IPC_NOWAIT)
+ *   MS:rm              MS milliseconds after the start, remove the queue
+ *
+ * The start is when later started or, with -w NAME, when a process named NAME (the program
+ * under test, which runs after the set-up) is first seen: the times are then the program's own,
+ * whatever its start-up cost on a loaded machine.
  *
  * The queue must exist. later checks its arguments and opens the queue, then leaves a child
  * to act in the background and exits at once (a test's set-up runs to completion before the
  * program under test starts). The child ends after its last action, or after 30 s at most.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +42,7 @@ struct action {
 	const char *text;
 };
 
-static const char usage[] = "usage: later KEYFILE MS:send:TYPE:TEXT|MS:rm...\n";
+static const char usage[] = "usage: later [-w NAME] KEYFILE MS:send:TYPE:TEXT|MS:rm...\n";
 
 _Noreturn static void fail(const char *what)
 {
@@ -91,9 +96,41 @@ static void sleep_until(const struct timespec *start, long ms)
 	}
 }
 
+/* Is there a process whose command name is name? */
+static int process_named(const char *name)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		fail("opendir /proc");
+	int found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d)) != NULL) {
+		char path[300], comm[64];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue; /* gone meanwhile */
+		if (fgets(comm, sizeof comm, f)) {
+			comm[strcspn(comm, "\n")] = '\0';
+			found = !strcmp(comm, name);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
 int main(int argc, char **argv)
 {
 	static struct action actions[MAX_ACTIONS];
+	const char *wait_for = NULL;
+	if (argc > 2 && !strcmp(argv[1], "-w")) {
+		wait_for = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	int n = argc - 2;
 	if (n < 1 || n > MAX_ACTIONS) {
 		fputs(usage, stderr);
@@ -119,6 +156,12 @@ int main(int argc, char **argv)
 		return 0;
 
 	alarm(LIFETIME_S); /* never outlive a run by much, whatever happens */
+	if (wait_for) {
+		while (!process_named(wait_for))
+			usleep(1000);
+		if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)
+			fail("clock_gettime");
+	}
 	static struct message msg;
 	for (int i = 0; i < n; i++) {
 		sleep_until(&start, actions[i].at_ms);

@@ -23,9 +23,9 @@
  *   @@ queue ID uid=U gid=G cuid=U cgid=G mode=0MMM qnum=N cbytes=N qbytes=N lspid=P lrpid=P
  *      stime=T rtime=T ctime=T            (one line)  or  @@ queue ID absent
  *
- * The commands run with the IPC call trace (LD_PRELOAD) the sandbox set up; this process runs
- * without it, so that the trace holds the commands' calls only. Exit status 0, or 3 when this
- * tool itself fails.
+ * The sandbox records every process's calls; the tests drop this process's own (run_spec's
+ * untraced_main), so that the record holds the commands' calls only. Exit status 0, or 3 when
+ * this tool itself fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,10 +41,9 @@
 
 #include "../queues.h"
 
-#define MAX_QUEUES    16
-#define MAX_WORDS     32
-#define MAX_COMMANDS  64
-#define SAVED_PRELOAD "STEPS_LD_PRELOAD"
+#define MAX_QUEUES   16
+#define MAX_WORDS    32
+#define MAX_COMMANDS 64
 
 static void fail(const char *what)
 {
@@ -93,7 +92,7 @@ static void dump(const char *name, int fd)
 		fail("close");
 }
 
-static void run(int number, char **argv, const char *preload)
+static void run(int number, char **argv)
 {
 	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int out = memfd_create("stdout", MFD_CLOEXEC);
@@ -108,8 +107,6 @@ static void run(int number, char **argv, const char *preload)
 	if (pid == 0) {
 		if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
 		    dup2(err, STDERR_FILENO) < 0)
-			_exit(126);
-		if (preload && setenv("LD_PRELOAD", preload, 1) != 0)
 			_exit(126);
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "steps: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -152,16 +149,6 @@ static void describe(int id)
 
 int main(int argc, char **argv)
 {
-	/* Start again without the trace library, keeping it for the commands. */
-	const char *preload = getenv("LD_PRELOAD");
-	if (preload && *preload) {
-		if (setenv(SAVED_PRELOAD, preload, 1) != 0 || unsetenv("LD_PRELOAD") != 0)
-			fail("setenv");
-		execv("/proc/self/exe", argv);
-		fail("re-exec");
-	}
-	preload = getenv(SAVED_PRELOAD);
-
 	for (int k = 1; k < argc; k++)
 		argv[k] = resolve(argv[k]); /* never freed: they live as long as the process */
 	int ids[MAX_QUEUES], nids = 0, i = 1;
@@ -203,7 +190,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[k], "-x") && msgctl(atoi(argv[k + 1]), IPC_RMID, NULL) != 0)
 			fail("IPC_RMID");
 	for (int k = 0; k < ncommands; k++)
-		run(k + 1, commands[k], preload);
+		run(k + 1, commands[k]);
 	for (int k = 0; k < nids; k++)
 		describe(ids[k]);
 	if (fflush(stdout) != 0)

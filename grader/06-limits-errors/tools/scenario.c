@@ -78,29 +78,42 @@ static long proc_number(pid_t pid, const char *file, const char *key)
 	return value;
 }
 
-/* Is pid asleep in msgrcv? Where /proc/PID/syscall is missing, asleep at all will do. */
+/* The state letter of pid (/proc/PID/stat): S asleep, t stopped by its tracer, ... */
+static char state_of(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	char state = 0;
+	if (f && fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 0;
+	if (f)
+		fclose(f);
+	return state;
+}
+
+/*
+ * Is pid asleep in msgrcv? Where /proc/PID/syscall is missing, asleep at all will do. Asleep
+ * ('S'), not only stopped in it: under the sandbox's tracer, an interrupted msgrcv also shows
+ * there while the tracer holds it ('t'), before the signal that woke it was even handled.
+ */
 static bool in_msgrcv(pid_t pid)
 {
 	char path[64], text[64];
+	if (state_of(pid) != 'S')
+		return false;
 	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-		FILE *f = fopen(path, "re");
-		char state = 0;
-		if (f && fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-			state = 0;
-		if (f)
-			fclose(f);
-		return state == 'S';
-	}
+	if (fd < 0)
+		return true;
 	ssize_t n = read(fd, text, sizeof text - 1);
 	close(fd);
 	if (n <= 0)
 		return false;
 	text[n] = '\0';
 	/* "running" while on a CPU; else the number of the call it sleeps in */
-	return text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == SYS_msgrcv;
+	return text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == SYS_msgrcv &&
+	       state_of(pid) == 'S';
 }
 
 static long switches(pid_t pid)
