@@ -227,11 +227,21 @@ def check_unsandboxed_refuses():
     else:
         return "skipped: no setpriv to become an ordinary user"
     with tempfile.TemporaryDirectory() as tmp:
+        # What the grader needs, where an ordinary user can read it (a clone may sit in a
+        # folder of root's).
         os.chmod(tmp, 0o777)
+        repo = os.path.join(tmp, "repo")
+        shutil.copytree(os.path.join(ROOT, "grader"), os.path.join(repo, "grader"))
+        os.makedirs(os.path.join(repo, "build", "bin"))
+        shutil.copy(os.path.join(BUILD, "bin", "msglab-run"), os.path.join(repo, "build", "bin"))
         other = os.path.join(tmp, "student")
         shutil.copytree(os.path.join(ROOT, "solutions"), other)
-        p = run(user + [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission",
-                        other, "--results-dir", os.path.join(tmp, "results"), "--quiet"],
+        for base, dirs, files in os.walk(tmp):
+            for name in dirs + files:
+                os.chmod(os.path.join(base, name), 0o755)
+        p = run(user + [sys.executable, os.path.join(repo, "grader", "grade.py"), "--submission",
+                        other, "--build", os.path.join(repo, "build"), "--results-dir",
+                        os.path.join(tmp, "results"), "--quiet"],
                 env=dict(os.environ, MSGLAB_NO_NAMESPACES="1", MSGLAB_TMPDIR=tmp), timeout=120)
     if p.returncode != 2 or "needs a sandbox" not in p.stderr or "bubblewrap" not in p.stderr:
         raise Failed("grading another's code without a sandbox did not refuse clearly "

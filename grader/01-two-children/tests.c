@@ -280,6 +280,13 @@ Test(lab, mtype_positive, .timeout = 60)
 		    i + 1, c->mtype, c->ret < 0 ? " and failed with EINVAL" : "");
 		cr_assert(c->ret == 0, "msgsnd call %zu failed: %s", i + 1, strerror(c->err));
 	}
+	/* And those calls were the work: the three texts went out (not just any message). */
+	const struct trace_call *sent[8];
+	int ns = text_calls(&r, "msgsnd", sent, 8);
+	cr_assert(ns >= 3,
+		  "%d of the 3 messages were sent as MSG_TEXT: send each text with "
+		  "msg.mtype = MSG_TEXT",
+		  ns);
 	expect_finished(&r);
 	run_free(&r);
 }

@@ -433,9 +433,13 @@ int supervise(const struct options *given, bool namespaces, const char *why)
 	close(err_p[1]);
 	close(ready_p[1]);
 
+	/* Without -T the record is still made (and must be read, or strace would block). */
+	int trace_to = o->trace_fd;
+	if (trace_to < 0 && (trace_to = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+		die("open /dev/null: %s", strerror(errno));
 	struct stream streams[3] = {{out_p[0], o->out_fd, o->output_cap, 0},
 				    {err_p[0], o->err_fd, o->output_cap, 0},
-				    {trace_p[0], o->trace_fd, o->trace_cap, 0}};
+				    {trace_p[0], trace_to, o->trace_cap, 0}};
 	for (int i = 0; i < 3; i++)
 		if (streams[i].from >= 0 && fcntl(streams[i].from, F_SETFL, O_NONBLOCK) != 0)
 			die("fcntl: %s", strerror(errno));
