@@ -50,6 +50,8 @@ BATTERY = "/tmp/hostile-battery"  # inside the battery's namespace
 # In the container mode (--wrap), what the per-submission container itself covers (README):
 # the network, other students, the IPC namespace's other queues.
 CONTAINER_COVERS = {"10-read-victim", "17-network", "22-msgmni"}
+# Where checkouts of this repository may be found on a machine (attack 09 looks there too).
+OTHER_CHECKOUTS = ["/work/main", "/root/msglab", "/srv/msglab", "/opt/msglab"]
 REPORT_LIMIT = 4 << 20  # a report bigger than this is a finding
 SCAN_LIMIT = 256 << 20  # bytes of one output file searched for forbidden strings
 ROOT_TELLTALE = "HOSTILE-RAN-AS-ROOT"  # printed by attacks that find themselves root
@@ -223,12 +225,21 @@ class Battery:
         os.makedirs(self.real(BATTERY))
         os.chmod(self.real(BATTERY), 0o755)
         source = os.path.abspath(self.args.repo or REPO)
-        if self.args.user or self.real(source) != source:
-            # uid 65534 needs a copy of its own; a repo in /tmp is hidden by the private /tmp.
+        if self.args.user or self.args.wrap or self.real(source) != source:
+            # uid 65534 needs a copy of its own; a repo in /tmp is hidden by the private /tmp;
+            # a container (--wrap) holds one copy of the grader, the one grading.
             self.repo = self.copy_repo(source, NOBODY if self.args.user else None)
         else:
             self.repo = source
+        if self.args.wrap:
+            self.hide_other_copies(source)
         self.check_build()
+        self.wrap = None
+        if self.args.wrap:
+            # Where the namespace can see it (its /tmp is private).
+            self.wrap = BATTERY + "/wrap"
+            shutil.copy(os.path.abspath(self.args.wrap), self.real(self.wrap))
+            os.chmod(self.real(self.wrap), 0o755)
         self.make_decoys()
         self.make_queue()
         self.listener = Listener()
@@ -260,6 +271,17 @@ class Battery:
         # (nsenter's own --wd would look the folder up outside the namespace)
         return ["nsenter", "-t", str(self.ns_pid), "-p", "-m", "-i", "--", "env", "-C", wd,
                 "--"] + cmd
+
+    def hide_other_copies(self, source):
+        """In a container the grader is the only copy of itself; here other checkouts (ours,
+        a developer's) would be readable by anyone: cover them with empty folders."""
+        for path in [source, REPO] + OTHER_CHECKOUTS:
+            if os.path.isdir(path) and self.real(path) == path:
+                p = subprocess.run(self.enter(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700",
+                                               "tmpfs", path]), capture_output=True, text=True)
+                if p.returncode:
+                    raise Problem("cannot hide %s in the battery's namespace: %s"
+                                  % (path, p.stderr.strip()))
 
     def copy_repo(self, source, owner):
         """What grade.py needs, in the battery's folder (owned by owner, if given): grader/,
@@ -468,8 +490,8 @@ class Battery:
                "--results-json", out + "/results.json", "--csv", out + "/grades.csv"]
         if not all_labs:
             cmd += ["--lab", LAB[:2]]
-        if self.args.wrap:
-            cmd = [self.args.wrap] + cmd
+        if self.wrap:
+            cmd = [self.wrap] + cmd
         if self.args.user:
             cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
                    "--"] + cmd
