@@ -45,14 +45,16 @@ all: tools
 deps:
 	@sh grader/ensure-deps.sh
 
-tools: deps
-	@$(MAKE) --no-print-directory $(TOOLS)
+# What the packages give comes first; order-only, so that it never makes anything rebuild, and
+# no sub-make prints "is up to date" for every tool.
+$(TOOLS) $(ASAN_TOOLS) $(SELFTESTS): | deps
+
+tools: $(TOOLS)
 
 grade: tools
 	@$(PYTHON) grader/grade.py $(GRADE_ARGS)
 
-test: tools
-	@$(MAKE) --no-print-directory $(ASAN_TOOLS) $(SELFTESTS)
+test: tools $(ASAN_TOOLS) $(SELFTESTS)
 	@$(PYTHON) tests/run.py
 
 skeletons:
