@@ -12,6 +12,7 @@ import fcntl
 import concurrent.futures
 import difflib
 import hashlib
+import io
 import json
 import os
 import platform
@@ -172,9 +173,12 @@ def build(lab_dir, programs, out_dir, session):
                 return False, "%s: missing %s" % (lab, ", ".join(missing) or "any .c file")
             shown = "cc %s -o %s %s" % (" ".join(STUDENT_CFLAGS), program, " ".join(
                 submission.shown_name(f) for f in sources))
-            ok, text = submission.sandbox_compile(
-                session.env["MSGLAB_RUN"], src, bins,
-                os.path.join(work, "report-" + program), program, sources, STUDENT_CFLAGS)
+            try:
+                ok, text = submission.sandbox_compile(
+                    session.env["MSGLAB_RUN"], src, bins,
+                    os.path.join(work, "report-" + program), program, sources, STUDENT_CFLAGS)
+            except submission.Refused as e:  # the machine's compiler, not the student's fault
+                raise GraderError(str(e))
             messages.append((shown + "\n" + text).strip())
             if not ok:
                 return False, "\n".join(messages)
@@ -438,7 +442,6 @@ def read_own_file(path):
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
-    import stat
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
@@ -556,7 +559,6 @@ def write_csv(path, submission, results):
     row = [submission, str(sum(t["score"] for r in results for t in r["tests"])),
            str(sum(t["points"] for r in results for t in r["tests"]))] + \
         [str(t["score"]) for r in results for t in r["tests"]]
-    import io
     rows = []
     text = read_own_file(path)
     if text is not None:
@@ -631,7 +633,7 @@ def main():
             # Labs spend much of their time waiting on the programs, not computing. Without
             # namespaces or a uid per run, parallel runs would take each other's leaks for theirs.
             workers = min(len(labs), 2 * (os.cpu_count() or 1))
-            if env["MSGLAB_MODE"] == "fallback" and os.geteuid() != 0:
+            if session.fallback and os.geteuid() != 0:
                 workers = 1
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(lambda lab: grade_lab(lab, args, env, session),

@@ -157,16 +157,20 @@ def check_harness():
                          name="harness and sandbox (ASan)")
 
 
-def grade_run(submission, lab=None, build=BUILD, env=None):
-    """Grade; return (exit status, summary list). Raises on a grader error."""
+def grade_run(submission, lab=None, build=BUILD, env=None, wrapper=(), notices=None):
+    """Grade (through the wrapper command, if any); return (exit status, summary list), and the
+    grader's stderr in notices (a list) if given. Raises on a grader error."""
     with tempfile.TemporaryDirectory() as tmp:
         summary = os.path.join(tmp, "summary.json")
-        cmd = [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission",
+        cmd = list(wrapper) + [sys.executable, os.path.join(ROOT, "grader", "grade.py"),
+                               "--submission",
                submission, "--build", build, "--results-dir", os.path.join(tmp, "results"),
                "--summary-json", summary, "--quiet"]
         if lab:
             cmd += ["--lab", lab]
         p = run(cmd, env=env, timeout=600)
+        if notices is not None:
+            notices.append(p.stderr)
         if p.returncode not in (0, 1) or not os.path.exists(summary):
             raise Failed("grading %s gave a grader error (status %d):\n%s%s"
                          % (submission, p.returncode, p.stdout, p.stderr))
@@ -180,13 +184,18 @@ def failures(summary):
             if t["status"] not in ("PASS", "SKIP")}
 
 
-def check_reference():
-    status, summary = grade_run(os.path.join(ROOT, "solutions"), build=ASAN_BUILD)
+def expect_full_marks(status, summary, where=""):
+    """The reference solutions lost no point (a SKIP counts neither way)."""
     bad = failures(summary)
     if status or bad:
-        raise Failed("the reference solutions lose points:\n" + "\n".join(
+        raise Failed("%sthe reference solutions lose points:\n" % where + "\n".join(
             "%s/%s %s: %s" % (lab, name, t["status"], "; ".join(t["messages"]))
             for (lab, name), t in bad.items()))
+
+
+def check_reference():
+    status, summary = grade_run(os.path.join(ROOT, "solutions"), build=ASAN_BUILD)
+    expect_full_marks(status, summary)
     total = sum(t["points"] for r in summary for t in r["tests"])
     return "reference solutions: full marks (%d/%d), grader under ASan+UBSan" % (total, total)
 
@@ -194,25 +203,12 @@ def check_reference():
 def check_reference_container():
     """As in a Docker container (Gradescope's): namespaces refused, so bubblewrap cannot start;
     as root the grader says so and still gives the reference solutions full marks."""
-    wrapper = os.path.join(BUILD, "tests", "no-namespaces")
-    with tempfile.TemporaryDirectory() as tmp:
-        summary = os.path.join(tmp, "summary.json")
-        p = run([wrapper, sys.executable, os.path.join(ROOT, "grader", "grade.py"),
-                 "--submission", os.path.join(ROOT, "solutions"), "--results-dir",
-                 os.path.join(tmp, "results"), "--summary-json", summary, "--quiet"],
-                timeout=600)
-        if os.geteuid() == 0 and "CONTAINER MODE" not in p.stderr:
-            raise Failed("no CONTAINER MODE notice with namespaces refused:\n" + p.stderr)
-        if p.returncode or not os.path.exists(summary):
-            raise Failed("in a container the reference solutions lose points (status %d):\n%s%s"
-                         % (p.returncode, p.stdout, p.stderr))
-        with open(summary) as f:
-            summary = json.load(f)
-    bad = failures(summary)
-    if bad:
-        raise Failed("in a container the reference solutions lose points:\n" + "\n".join(
-            "%s/%s %s: %s" % (lab, name, t["status"], "; ".join(t["messages"]))
-            for (lab, name), t in bad.items()))
+    notices = []
+    status, summary = grade_run(os.path.join(ROOT, "solutions"), notices=notices,
+                                wrapper=[os.path.join(BUILD, "tests", "no-namespaces")])
+    if os.geteuid() == 0 and "CONTAINER MODE" not in notices[0]:
+        raise Failed("no CONTAINER MODE notice with namespaces refused:\n" + notices[0])
+    expect_full_marks(status, summary, "in a container ")
     skipped = sum(t["status"] == "SKIP" for r in summary for t in r["tests"])
     return "container mode (namespaces refused as by Docker's seccomp profile): full marks, " \
         "%d namespace-only tests skipped" % skipped

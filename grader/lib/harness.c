@@ -22,6 +22,9 @@
 #define DEFAULT_FLOOR_MS     1000
 #define TIMEOUT_FACTOR	     20
 #define MAX_ARGS	     256
+/* Where the sandbox shows the programs and the lab's tools (bound there, read-only). */
+#define SANDBOX_BIN   "/sandbox/bin"
+#define SANDBOX_TOOLS "/sandbox/tools"
 
 static const char *need_env(const char *name)
 {
@@ -258,7 +261,7 @@ static bool resolve(const struct run_spec *spec, enum target target, struct invo
 	snprintf(inv->host_tools, sizeof inv->host_tools, "%s",
 		 getenv("MSGLAB_TOOLS") ? getenv("MSGLAB_TOOLS") : "");
 	/* The sandbox shows the folders at fixed places (msglab-run's fallback mode too). */
-	const char *bin = "/sandbox/bin", *tools = "/sandbox/tools";
+	const char *bin = SANDBOX_BIN, *tools = SANDBOX_TOOLS;
 	if (target == SHOWN) {
 		bin = ".";
 		tools = getenv("MSGLAB_TOOLS_SHOWN") ? getenv("MSGLAB_TOOLS_SHOWN") : tools;
@@ -292,7 +295,6 @@ static void free_invocation(struct invocation *inv)
 		free(inv->args[i]);
 }
 
-/* Run the invocation in the sandbox; its files are named dir/label.*. */
 /* NUL bytes of the program's output as the visible text \0, so that every check (which sees
  * C strings) also sees what came after them. */
 static char *visible_nuls(char *buf, size_t *len)
@@ -362,11 +364,11 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	argv[n++] = rep_path;
 	argv[n++] = "-T";
 	argv[n++] = trace_path;
-	snprintf(bin_bind, sizeof bin_bind, "%s=/sandbox/bin", inv->host_bin);
+	snprintf(bin_bind, sizeof bin_bind, "%s=" SANDBOX_BIN, inv->host_bin);
 	argv[n++] = "-b";
 	argv[n++] = bin_bind;
 	if (inv->host_tools[0]) {
-		snprintf(tools_bind, sizeof tools_bind, "%s=/sandbox/tools", inv->host_tools);
+		snprintf(tools_bind, sizeof tools_bind, "%s=" SANDBOX_TOOLS, inv->host_tools);
 		argv[n++] = "-b";
 		argv[n++] = tools_bind;
 	}

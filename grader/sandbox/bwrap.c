@@ -68,18 +68,6 @@ static void add_root_dir(struct args *a, const char *path)
 	}
 }
 
-/* "HOST=INSIDE" split into two strings. */
-static void split_bind(const char *spec, char **host, char **inside)
-{
-	const char *eq = strchr(spec, '=');
-	if (!eq || eq == spec || eq[1] != '/')
-		die("bad bind %s: expected HOST=/INSIDE", spec);
-	*host = strndup(spec, (size_t)(eq - spec));
-	*inside = strdup(eq + 1);
-	if (!*host || !*inside)
-		die("out of memory");
-}
-
 char **bwrap_argv(const struct options *o, const char *self, char **inner_args)
 {
 	struct args a = {NULL, 0, 0};
@@ -102,12 +90,10 @@ char **bwrap_argv(const struct options *o, const char *self, char **inner_args)
 	add_all(&a, (const char *const[]){"--perms", "0755", "--dir", "/sandbox", "--ro-bind", self,
 					  SANDBOX_SELF, NULL});
 	for (int i = 0; i < o->nbinds; i++) {
-		char *host, *inside;
-		split_bind(o->bind[i], &host, &inside);
+		char host[4096], inside[4096];
+		split_bind(o->bind[i], host, sizeof host, inside, sizeof inside);
 		add_all(&a, (const char *const[]){o->bind_rw[i] ? "--bind" : "--ro-bind", host,
 						  inside, NULL});
-		free(host);
-		free(inside);
 	}
 	add_all(&a, (const char *const[]){"--clearenv", "--chdir", "/", "--", NULL});
 	for (char **arg = inner_args; *arg; arg++)

@@ -25,7 +25,7 @@
 
 #define MAX_COPY_BYTES (64L << 20) /* one file of a bound folder */
 
-static void split(const char *spec, char *host, size_t hsize, char *inside, size_t isize)
+void split_bind(const char *spec, char *host, size_t hsize, char *inside, size_t isize)
 {
 	const char *eq = strchr(spec, '=');
 	if (!eq || eq == spec || eq[1] != '/' || strstr(eq + 1, ".."))
@@ -151,7 +151,7 @@ void fallback_prepare(struct options *o, char *root, size_t size)
 	mkdir_owned(root, own ? 0750 : 0700, 0, group, own);
 	char path[4096], host[4096], inside[4096];
 	for (int i = 0; i < o->nbinds; i++) {
-		split(o->bind[i], host, sizeof host, inside, sizeof inside);
+		split_bind(o->bind[i], host, sizeof host, inside, sizeof inside);
 		make_path(root, inside, path, sizeof path);
 		if (o->bind_rw[i])
 			mkdir_owned(path, 0770, o->sandbox_uid, group, own);
@@ -223,7 +223,7 @@ void fallback_finish(const struct options *o, const char *root)
 	for (int i = 0; i < o->nbinds; i++) {
 		if (!o->bind_rw[i])
 			continue;
-		split(o->bind[i], host, sizeof host, inside, sizeof inside);
+		split_bind(o->bind[i], host, sizeof host, inside, sizeof inside);
 		snprintf(path, sizeof path, "%s%s", root, inside);
 		copy_files(path, host, true);
 	}

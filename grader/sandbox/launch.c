@@ -85,7 +85,7 @@ char **launch_argv(const struct options *o, const char *self, int ready_fd, bool
 	argv[n++] = number(o->mem_mib);
 	argv[n++] = number(o->host_root);
 	argv[n++] = number((long)o->sandbox_uid);
-	argv[n++] = (char *)(o->no_namespaces && o->dir ? o->dir : SANDBOX_WORKDIR);
+	argv[n++] = (char *)workdir(o);
 	argv[n++] = "--";
 	for (int i = 0; i < nargs; i++)
 		argv[n++] = o->argv[i];

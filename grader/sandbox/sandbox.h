@@ -69,6 +69,10 @@ int wait_child(pid_t pid, double deadline, const char *what, const char *detail)
 
 /* supervise.c: returns the exit status msglab-run passes on. */
 int supervise(const struct options *o, bool namespaces, const char *why);
+/* The program's working folder (and HOME): /work, or the fallback mode's private copy. */
+const char *workdir(const struct options *o);
+/* "HOST=/INSIDE" split; dies on anything else (an INSIDE with ".." included). */
+void split_bind(const char *spec, char *host, size_t hsize, char *inside, size_t isize);
 
 /* launch.c: the argv that runs PROGRAM through `msglab-run --launch`; and that mode's main. */
 char **launch_argv(const struct options *o, const char *self, int ready_fd, bool other);

@@ -37,15 +37,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#if __has_include("../lib/strace_record.h")
 #include "../lib/strace_record.h"
-#else
-#define STRACE_RECORD_OPTIONS                                                                      \
-	"-D", "-f", "--seccomp-bpf", "-q", "-ttt", "-T", "-X", "raw", "-xx", "-s", "1024", "-e",   \
-	    "signal=none", "-e",                                                                   \
-	    "trace=msgget,msgsnd,msgrcv,msgctl,fork,vfork,clone,clone3,wait4,waitid,exit,exit_"    \
-	    "group,execve"
-#endif
 #include "sandbox.h"
 
 extern FILE *report;
@@ -101,6 +93,11 @@ static void move_fd(int from, int to)
 		die("dup2: %s", strerror(errno));
 }
 
+const char *workdir(const struct options *o)
+{
+	return o->no_namespaces && o->dir ? o->dir : SANDBOX_WORKDIR;
+}
+
 /* The program's whole environment: a short fixed list, never the grader's. */
 static void program_env(const struct options *o)
 {
@@ -108,18 +105,13 @@ static void program_env(const struct options *o)
 	snprintf(timeout, sizeof timeout, "%ld", o->timeout_ms);
 	if (clearenv() != 0 || setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1) != 0 ||
 	    setenv("LANG", "C.UTF-8", 1) != 0 || setenv("TZ", "UTC", 1) != 0 ||
-	    setenv("HOME", o->no_namespaces && o->dir ? o->dir : SANDBOX_WORKDIR, 1) != 0 ||
+	    setenv("HOME", workdir(o), 1) != 0 ||
 	    /* A grader tool run as the program plans its own waits within this. */
 	    setenv("MSGLAB_TIMEOUT_MS", timeout, 1) != 0)
 		die("setenv: %s", strerror(errno));
 	for (int i = 0; i < o->nenv; i++)
 		if (putenv((char *)o->env[i]) != 0)
 			die("putenv: %s", strerror(errno));
-}
-
-static const char *workdir(const struct options *o)
-{
-	return o->no_namespaces && o->dir ? o->dir : SANDBOX_WORKDIR;
 }
 
 /* -f NAME: an empty file in the working folder, made by us (the program may not replace it);
@@ -224,18 +216,6 @@ static void pump(int sfd, struct stream *streams, int extra_fd, double ms)
 			relay(&streams[i]);
 }
 
-/* Has pid (our child) ended? Reaps nothing. Under the tracer its end reaches us only once the
- * tracer has seen it, but /proc shows it a zombie at once: its own orphans, handed to us at
- * that moment, must not be taken for orphans of a process still running. */
-static bool main_ended(pid_t pid)
-{
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
-		return true;
-	return si.si_pid == pid || proc_state(pid) == 'Z';
-}
-
 /* Is pid still alive (or an unreaped zombie)? Reaps nothing. */
 static bool has_exited(pid_t pid)
 {
@@ -244,6 +224,14 @@ static bool has_exited(pid_t pid)
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
 		return true;
 	return si.si_pid == pid;
+}
+
+/* Has pid (our child) ended? Reaps nothing. Under the tracer its end reaches us only once the
+ * tracer has seen it, but /proc shows it a zombie at once: its own orphans, handed to us at
+ * that moment, must not be taken for orphans of a process still running. */
+static bool main_ended(pid_t pid)
+{
+	return has_exited(pid) || proc_state(pid) == 'Z';
 }
 
 /*
@@ -292,7 +280,7 @@ static void start_program(const struct options *o, const char *self, int out_w, 
 			die("out of memory");
 		snprintf(out, sizeof out, "/proc/%d/fd/%d", (int)getppid(), trace_w);
 		size_t n = 0;
-		argv[n++] = STRACE;
+		argv[n++] = STRACE_RECORD_STRACE;
 		for (size_t i = 0; i < nrecord; i++)
 			argv[n++] = (char *)record[i];
 		argv[n++] = "-o";
@@ -300,9 +288,9 @@ static void start_program(const struct options *o, const char *self, int out_w, 
 		argv[n++] = "--";
 		for (size_t i = 0; i < nlaunch; i++)
 			argv[n++] = launch[i];
-		execv(STRACE, argv);
+		execv(STRACE_RECORD_STRACE, argv);
 	}
-	die("exec %s: %s", o->untraced ? self : STRACE, strerror(errno));
+	die("exec %s: %s", o->untraced ? self : STRACE_RECORD_STRACE, strerror(errno));
 }
 
 static void self_path(char *buf, size_t size)
@@ -468,11 +456,12 @@ int supervise(const struct options *given, bool namespaces, const char *why)
 
 	/* Look before anything is reaped or killed: this is what the program left behind. */
 	struct lingerings left;
-	pid_t skip[3] = {run.main_exited ? run.main_pid : 0, run.tracer, 0};
-	if (!skip[0]) {
-		skip[0] = run.tracer;
-		skip[1] = 0;
-	}
+	pid_t skip[3] = {0, 0, 0}; /* 0-terminated: the exited main process, the tracer */
+	int nskip = 0;
+	if (run.main_exited)
+		skip[nskip++] = run.main_pid;
+	if (run.tracer)
+		skip[nskip++] = run.tracer;
 	list_processes(self, skip, namespaces, &left);
 	if (run.main_exited && waitpid(run.main_pid, &run.status, 0) != run.main_pid)
 		die("waitpid: %s", strerror(errno));

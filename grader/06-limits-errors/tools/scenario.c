@@ -111,7 +111,8 @@ static bool in_msgrcv(pid_t pid)
 	if (n <= 0)
 		return false;
 	text[n] = '\0';
-	/* "running" while on a CPU; else the number of the call it sleeps in */
+	/* "running" while on a CPU; else the number of the call it sleeps in. Asleep again after
+	 * that read: it may have been woken and stopped between the two looks. */
 	return text[0] >= '0' && text[0] <= '9' && strtol(text, NULL, 10) == SYS_msgrcv &&
 	       state_of(pid) == 'S';
 }
