@@ -157,9 +157,11 @@ def check_harness():
                          name="harness and sandbox (ASan)")
 
 
-def grade_run(submission, lab=None, build=BUILD, env=None, wrapper=(), notices=None):
-    """Grade (through the wrapper command, if any); return (exit status, summary list), and the
-    grader's stderr in notices (a list) if given. Raises on a grader error."""
+def grade_run(submission, lab=None, build=BUILD, env=None, wrapper=(), notices=None, test=None,
+              timeout=600):
+    """Grade (through the wrapper command, if any; only one test of lab, if given); return (exit
+    status, summary list), and the grader's stderr in notices (a list) if given. Raises on a
+    grader error."""
     with tempfile.TemporaryDirectory() as tmp:
         summary = os.path.join(tmp, "summary.json")
         cmd = list(wrapper) + [sys.executable, os.path.join(ROOT, "grader", "grade.py"),
@@ -168,7 +170,9 @@ def grade_run(submission, lab=None, build=BUILD, env=None, wrapper=(), notices=N
                "--summary-json", summary, "--quiet"]
         if lab:
             cmd += ["--lab", lab]
-        p = run(cmd, env=env, timeout=600)
+        if test:
+            cmd += ["--test", test]
+        p = run(cmd, env=env, timeout=timeout)
         if notices is not None:
             notices.append(p.stderr)
         if p.returncode not in (0, 1) or not os.path.exists(summary):
@@ -312,18 +316,9 @@ def check_bad_submissions():
                 shutil.copytree(os.path.join(ROOT, "solutions", other), os.path.join(tmp, other))
             with open(os.path.join(tmp, lab, program + ".c"), "w") as f:
                 f.write(variants.apply_edits(solution, edits, name))
-            with tempfile.TemporaryDirectory() as results:
-                cmd = [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission",
-                       tmp, "--results-dir", results, "--summary-json",
-                       os.path.join(results, "s.json"), "--quiet"]
-                if test:
-                    cmd += ["--lab", lab, "--test", test]
-                p = run(cmd, timeout=300)
-                if p.returncode != 1:
-                    raise Failed("a submission that %s: grader status %d\n%s%s"
-                                 % (name, p.returncode, p.stdout, p.stderr))
-                with open(os.path.join(results, "s.json")) as f:
-                    summary = json.load(f)
+            status, summary = grade_run(tmp, lab=lab if test else None, test=test, timeout=300)
+            if status != 1:
+                raise Failed("a submission that %s: grader status %d" % (name, status))
         for r in summary:
             statuses = {t["status"] for t in r["tests"]}
             compiled = not r["build_error"]
