@@ -37,7 +37,7 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
 	$(if $(CSV),--csv $(CSV)) $(if $(SEED),--seed $(SEED))
 
-.PHONY: all deps tools grade test skeletons handouts bench check-style clean
+.PHONY: all deps tools grade test skeletons handouts bench soak check-style clean
 .SECONDEXPANSION:
 
 all: tools
@@ -65,6 +65,11 @@ handouts:
 
 bench: tools
 	@$(PYTHON) grader/bench.py
+
+soak: tools
+	@$(PYTHON) tests/soak.py $(if $(N),-n $(N)) $(if $(PARALLEL),--parallel $(PARALLEL)) \
+		$(if $(HOGS),--hogs $(HOGS)) $(if $(BURST),--burst $(BURST)) $(if $(LAB),--labs $(LAB)) \
+		$(if $(QUICK),--quick)
 
 check-style:
 	clang-format --dry-run --Werror $(OWN_C)

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import random
+import re
 import shlex
 import shutil
 import signal
@@ -24,12 +25,19 @@ import subprocess
 import stat
 import sys
 import tempfile
+import textwrap
 import time
 
 import submission
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUDENT_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-O1", "-g"]
+# The build the memory_safety test runs: a memory error or undefined behaviour ends the process
+# with the sanitizer's report on stderr and status 86 (see grader/lib/harness.c).
+SANITIZED_CFLAGS = STUDENT_CFLAGS + ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+                                     "-fno-sanitize-recover=undefined"]
+SANITIZED_SLOWER = 3  # how much longer a sanitized run may take than a plain one
+MEMORY_TEST = "memory_safety"
 LAB_TIMEOUT_S = 600  # the whole Criterion run of one lab; each test has its own, much shorter
 
 
@@ -51,9 +59,15 @@ class Session:
         self.tmp = tempfile.mkdtemp(prefix="msglab-", dir=os.environ.get("MSGLAB_TMPDIR", "/tmp"))
         run = os.path.join(self.build, "bin", "msglab-run")
         self.env = dict(os.environ, MSGLAB_BUILD=self.build, MSGLAB_RUN=run, MSGLAB_TMP=self.tmp)
-        probe = subprocess.run([run, "-U", "-t", "5000", "--", "/bin/true"], capture_output=True,
-                               text=True, errors="replace", cwd=self.tmp, env=self.env,
-                               stdin=subprocess.DEVNULL)
+        # Twice, the faster counting: also how fast the machine is now (machine_ms).
+        self.machine_ms = None
+        for _ in range(2):
+            started = time.monotonic()
+            probe = subprocess.run([run, "-U", "-t", "5000", "--", "/bin/true"],
+                                   capture_output=True, text=True, errors="replace",
+                                   cwd=self.tmp, env=self.env, stdin=subprocess.DEVNULL)
+            took = (time.monotonic() - started) * 1000
+            self.machine_ms = min(took, self.machine_ms or took)
         report = dict(line.split(" ", 1) for line in probe.stderr.splitlines() if " " in line)
         if "mode" not in report or "outcome" not in report:
             raise GraderError("the sandbox does not work here:\n%s" % probe.stderr.strip())
@@ -145,7 +159,7 @@ def build_reference(lab_dir, programs, out_dir):
     return True, "\n".join(messages)
 
 
-def build(lab_dir, programs, out_dir, session):
+def build(lab_dir, programs, out_dir, session, cflags=STUDENT_CFLAGS):
     """Copy the lab's sources and compile each program of the lab in the sandbox, into
     out_dir. Returns (ok, messages for the student)."""
     lab = os.path.basename(lab_dir)
@@ -171,12 +185,12 @@ def build(lab_dir, programs, out_dir, session):
             missing = [f for f in sources if f not in names]
             if missing or not sources:
                 return False, "%s: missing %s" % (lab, ", ".join(missing) or "any .c file")
-            shown = "cc %s -o %s %s" % (" ".join(STUDENT_CFLAGS), program, " ".join(
+            shown = "cc %s -o %s %s" % (" ".join(cflags), program, " ".join(
                 submission.shown_name(f) for f in sources))
             try:
                 ok, text = submission.sandbox_compile(
                     session.env["MSGLAB_RUN"], src, bins,
-                    os.path.join(work, "report-" + program), program, sources, STUDENT_CFLAGS)
+                    os.path.join(work, "report-" + program), program, sources, cflags)
             except submission.Refused as e:  # the machine's compiler, not the student's fault
                 raise GraderError(str(e))
             messages.append((shown + "\n" + text).strip())
@@ -191,7 +205,7 @@ def build(lab_dir, programs, out_dir, session):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_tests(lab, env, results_dir, test_filter):
+def run_tests(lab, env, results_dir, test_filter, limit_s=LAB_TIMEOUT_S):
     """Run the lab's Criterion binary; return {test name: report entry}."""
     binary = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tests")
     if not os.access(binary, os.X_OK):
@@ -207,11 +221,11 @@ def run_tests(lab, env, results_dir, test_filter):
         proc = subprocess.Popen(cmd, env=run_env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            proc.wait(timeout=LAB_TIMEOUT_S)
+            proc.wait(timeout=limit_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise GraderError("the tests of %s did not finish in %d s" % (lab, LAB_TIMEOUT_S))
+            raise GraderError("the tests of %s did not finish in %d s" % (lab, limit_s))
     try:
         with open(report) as f:
             entries = json.load(f)["tests"]
@@ -281,6 +295,21 @@ def calibration_dir(lab, build, mode):
     return path
 
 
+def timeout_scale(calibration, machine_ms):
+    """How much slower the machine is now than when this lab's reference was timed (a sandbox
+    start then and now), at least 1: the calibrated timeouts grow with the machine's load, so
+    that a deadline's load never turns a correct program into a TIMEOUT. The first grading of
+    a calibration remembers the machine's speed."""
+    path = os.path.join(calibration, "machine_ms")
+    try:
+        with open(path) as f:
+            then = float(f.read())
+    except (OSError, ValueError):
+        write_atomic(path, "%.1f\n" % machine_ms)
+        return 1.0
+    return min(20.0, max(1.0, machine_ms / then)) if then > 0 else 1.0
+
+
 def grade_lab(lab, args, env, session):
     tmp = session.tmp
     """Build and test one lab; returns its result as a dict (never raises for student faults)."""
@@ -306,24 +335,57 @@ def grade_lab(lab, args, env, session):
                                           os.path.join(tmp, "reference", lab))
     if not ref_ok:
         raise GraderError("the reference solution of %s does not build:\n%s" % (lab, ref_message))
-    entries = {}
+    entries, memory = {}, None
+    wants_memory = any(t["name"] == MEMORY_TEST for t in tests)
+    # The self-tests' buggy variants of other bugs skip the sanitized pass (make test's time).
+    skip_memory = wants_memory and os.environ.get("MSGLAB_MEMORY_PASS") == "0"
+    wants_memory = wants_memory and not skip_memory
     if ok:
+        calibration = calibration_dir(lab, env["MSGLAB_BUILD"], env["MSGLAB_MODE"])
+        scale = timeout_scale(calibration, session.machine_ms)
         lab_env = dict(env,
                        MSGLAB_LAB=lab,
                        MSGLAB_PROGRAM=os.path.join(tmp, "submission", lab, program),
                        MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program),
-                       MSGLAB_CALIBRATION=calibration_dir(lab, env["MSGLAB_BUILD"],
-                                                          env["MSGLAB_MODE"]))
+                       MSGLAB_CALIBRATION=calibration,
+                       MSGLAB_TIMEOUT_SCALE="%.2f" % scale)
         tools = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tools")
         if os.path.isdir(tools):
             # Run inside the sandbox as another user: copied where it can reach them.
             lab_env["MSGLAB_TOOLS"] = os.path.join(tmp, "tools", lab)
             lab_env["MSGLAB_TOOLS_SHOWN"] = tools  # where they stay, for commands to try
             shutil.copytree(tools, lab_env["MSGLAB_TOOLS"], dirs_exist_ok=True)
-        entries = run_tests(lab, lab_env, results_dir, args.test)
+        passes = {}
+        if any(t["name"] != MEMORY_TEST for t in tests):
+            passes["plain"] = (lab_env, results_dir, args.test)
+        if wants_memory:
+            memory = build(sub_dir, programs, os.path.join(tmp, "sanitized", lab), session,
+                           SANITIZED_CFLAGS)
+            if memory[0]:
+                memory_dir = os.path.join(results_dir, MEMORY_TEST)
+                os.makedirs(memory_dir)
+                passes["memory"] = (dict(lab_env, MSGLAB_SANITIZED="1", MSGLAB_PROGRAM=os.path.join(
+                    tmp, "sanitized", lab, program), MSGLAB_TIMEOUT_SCALE="%.2f" % min(
+                        20.0, scale * SANITIZED_SLOWER)), memory_dir, None)
+        # The two passes at once: they spend most of their time waiting on the programs.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            running = {name: pool.submit(run_tests, lab, *job, limit_s=LAB_TIMEOUT_S * scale)
+                       for name, job in passes.items()}
+            found = {name: future.result() for name, future in running.items()}
+        entries = found.get("plain", {})
         unknown = set(entries) - {t["name"] for t in rubric["tests"]}
         if unknown:
             raise GraderError("tests of %s missing from its rubric: %s" % (lab, ", ".join(unknown)))
+        if "memory" in found:
+            entries[MEMORY_TEST] = memory_entry(os.path.join(results_dir, MEMORY_TEST),
+                                                [t["name"] for t in rubric["tests"]])
+        elif skip_memory:
+            entries[MEMORY_TEST] = {"status": "skipped", "messages": [
+                "not run: MSGLAB_MEMORY_PASS=0 (the self-tests' variants of other bugs)"]}
+        elif wants_memory:
+            entries[MEMORY_TEST] = {"status": "failed", "messages": [
+                "the build with -fsanitize=address,undefined failed, so the program's memory "
+                "safety cannot be checked:\n" + memory[1]]}  # one message: no order to keep
     for t in tests:
         test_dir = os.path.join(results_dir, t["name"])
         entry = entries.get(t["name"])
@@ -335,20 +397,137 @@ def grade_lab(lab, args, env, session):
         elif entry is None:
             messages = ["grader error: this test did not run (see %s/criterion.log)" % results_dir]
         elif status == "SKIP":
-            messages = [why or "this test cannot run on this machine"]
+            messages = [why or (messages[0] if messages else "this test cannot run on this machine")]
         elif status == "ERROR":
             messages = ["grader error: the test itself %s (signal %d); please report it"
                         % (entry["status"], entry["signal"])] + messages
         command, command_file = first_command(test_dir)
         result["tests"].append({
-            "name": t["name"], "title": t["title"], "hint": t.get("hint", ""),
+            "name": t["name"], "title": t["title"], "hint": hint_for(t.get("hint", ""), test_dir),
+            "depends_on": t.get("depends_on", []),
             # A test that cannot run here (SKIP) counts for nothing either way.
             "points": 0 if status == "SKIP" else t["points"],
             "score": t["points"] if status == "PASS" else 0,
             "status": status, "messages": messages,
             "diff": diff_of(test_dir) if status != "PASS" else "",
             "command": command, "command_file": command_file, "transcript": test_dir})
+    if ok:  # a build error is the one message of every test: nothing to untangle
+        memory_needs_work(result["tests"])
+        mark_blocked(result["tests"])
+    result["not_started"] = ok and untouched_skeleton(lab, sub_dir)
     return result
+
+
+def sanitizer_finding(text):
+    """The first memory error or undefined behaviour in a sanitizer's report on stderr, trimmed
+    to what a student reads: "stack-buffer-overflow: WRITE of size 13 in send_all (msgpair.c:61)".
+    None when there is no report."""
+    lab_path = r"(?:/tmp/msglab-run-[^/\s]+)?/lab/([^\s:]+):(\d+)"
+    asan = re.search(r"ERROR: AddressSanitizer: ([\w-]+)", text)
+    if asan:
+        access = re.search(r"^(READ|WRITE) of size (\d+)", text, re.M)
+        frame = re.search(r"#\d+ 0x[0-9a-f]+ in (\S+) " + lab_path, text)
+        return "%s%s%s" % (asan.group(1), ": %s of size %s" % access.groups() if access else "",
+                           " in %s (%s:%s)" % frame.groups() if frame else
+                           " (no frame in your files: see the report)")
+    ubsan = re.search(lab_path + r":\d+: runtime error: ([^\n]+)", text)
+    if ubsan:
+        return "undefined behaviour at %s:%s: %s" % ubsan.groups()
+    return None
+
+
+def memory_entry(memory_dir, order):
+    """The memory_safety test's report entry, from the sanitized pass's transcripts: the first
+    finding, by rubric order, and where the whole report is."""
+    findings = []
+    for test in order:
+        folder = os.path.join(memory_dir, test)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            if not (name.startswith("run") and name.endswith(".stderr")):
+                continue
+            label = name[:-len(".stderr")]
+            text = read_transcript(os.path.join(folder, name))
+            if re.search(r"^==\d+==(?:ERROR: AddressSanitizer failed|ReserveShadowMemory)", text,
+                         re.M):
+                raise GraderError("the sanitizer cannot start in the sandbox here (%s): see %s"
+                                  % (text.strip().splitlines()[0][:200], folder))
+            found = sanitizer_finding(text)
+            if not found and os.path.exists(os.path.join(folder, label + ".sanitizer")):
+                found = "a process ended with the sanitizer's status, its report hidden " \
+                    "(stderr closed or redirected?)"
+            if found:
+                findings.append((test, label, found, os.path.join(folder, name)))
+    if not findings:
+        return {"status": "passed", "messages": []}
+    test, label, found, path = findings[0]
+    tests = sorted({f[0] for f in findings})
+    # Reversed, as Criterion lists a test's messages (newest first).
+    return {"status": "failed", "messages": list(reversed([
+        "memory error in the program built with -fsanitize=address,undefined: %s (test %s, %s)"
+        % (found, test, label),
+        "found in %d test%s (%s); the sanitizer's whole report: %s"
+        % (len(tests), "" if len(tests) == 1 else "s", ", ".join(tests), relative(path))]))}
+
+
+def memory_needs_work(tests):
+    """memory_safety earns its points only from a program that does most of its job (at least
+    half of the lab's other points): a program that does nothing has no memory error to find."""
+    memory = next((t for t in tests if t["name"] == MEMORY_TEST), None)
+    if memory is None or memory["status"] != "PASS":
+        return
+    others = [t for t in tests if t is not memory]
+    earned, possible = sum(t["score"] for t in others), sum(t["points"] for t in others)
+    if possible and 2 * earned < possible:
+        memory.update(status="BLOCKED", score=0, blocked_by="", hint="", messages=[
+            "not checked yet: memory safety counts once the program earns at least half of "
+            "the lab's other points (%d of %d so far)" % (earned, possible)])
+
+
+def mark_blocked(tests):
+    """A failed test whose rubric says it depends on another test that failed shows as BLOCKED,
+    "not checked: depends on X", instead of its own messages: once X fails its checks mean
+    nothing (mtype 0 fails every msgsnd, and the receiver then times out everywhere). Its
+    points are lost all the same. X is named by the root of the chain, the bug to fix first."""
+    by_name = {t["name"]: t for t in tests}
+    failed = {t["name"] for t in tests if t["status"] not in ("PASS", "SKIP")}
+
+    def root(name, seen=()):
+        for dep in by_name[name]["depends_on"]:
+            if dep in failed and dep not in seen and dep in by_name:
+                return root(dep, seen + (name,))
+        return name
+    for t in tests:
+        if t["status"] in ("FAIL", "TIMEOUT", "CRASH") and root(t["name"]) != t["name"]:
+            cause = root(t["name"])
+            t.update(status="BLOCKED", blocked_by=cause, diff="", hint="", messages=[
+                "not checked: depends on %s, which failed (fix %s first; the transcript of "
+                "this test is still kept)" % (cause, cause)])
+
+
+def hint_for(hint, test_dir):
+    """The rubric's hint without the sentences that point at transcript files this run did not
+    keep (run1.expected after a TIMEOUT)."""
+    named = set(re.findall(r"\brun\d+\.\w+", hint))
+    missing = {n for n in named if not os.path.exists(os.path.join(test_dir, n))}
+    if not missing:
+        return hint
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", hint)
+    return " ".join(s for s in sentences if not any(n in s for n in missing))
+
+
+def untouched_skeleton(lab, lab_dir):
+    """True when the lab's C files are exactly the skeleton's: the student has not started."""
+    import skeleton
+    given = {os.path.basename(path): text for path, text in skeleton.generated().items()
+             if os.path.dirname(path) == lab and path.endswith((".c", ".h"))}
+    try:
+        names = {n for n in os.listdir(lab_dir) if n.endswith((".c", ".h"))}
+    except OSError:
+        return False
+    return bool(given) and names == set(given) and all(
+        read_own_file(os.path.join(lab_dir, n)) == given[n] for n in names)
 
 
 def _escapes():
@@ -457,7 +636,7 @@ class Style:
 
 
 STATUS_COLOURS = {"PASS": "32", "FAIL": "31", "TIMEOUT": "33", "CRASH": "35", "SKIP": "36",
-                  "ERROR": "41;97"}
+                  "BLOCKED": "90", "ERROR": "41;97"}
 
 
 def relative(path):
@@ -465,60 +644,106 @@ def relative(path):
     return rel if not rel.startswith("../..") else path
 
 
+def report_width(out):
+    """The terminal's width, or 80 columns when the report does not go to a terminal."""
+    if out.isatty():
+        return max(60, shutil.get_terminal_size((80, 24)).columns)
+    return 80
+
+
+def wrapped(text, indent, width, first=""):
+    """printable(text) as lines of at most width columns: the first starts with indent + first,
+    the others with indent + as many spaces (so that no line of it can pass for one of the
+    grader's own, which start at most 2 spaces in). Words longer than a line are cut."""
+    lead = indent + first
+    lines = []
+    for paragraph in printable(text).split("\n"):
+        own = paragraph[:len(paragraph) - len(paragraph.lstrip(" "))]  # kept: it nests lines
+        lines += textwrap.wrap(paragraph.lstrip(" "), width=width, initial_indent=lead + own,
+                               subsequent_indent=indent + " " * len(first) + own + own[:2],
+                               break_on_hyphens=False) or [lead.rstrip()]
+        lead = indent + " " * len(first)
+    return "\n".join(lines)
+
+
+def clipped(line, width):
+    return line if len(line) <= width else line[:width - 3] + "..."
+
+
 def print_report(results, args, style, out):
     """The report for the terminal. Every piece of text a submission may have influenced goes
     through printable(), and each of its lines is indented: nothing the program prints can move
-    the cursor, change colours or make a line that starts like one of the grader's own."""
+    the cursor, change colours or make a line that starts like one of the grader's own. Lines
+    fit the terminal (80 columns in a pipe)."""
+    width = report_width(out)
+    pad = " " * 11
     total = sum(t["score"] for r in results for t in r["tests"])
     possible = sum(t["points"] for r in results for t in r["tests"])
     for r in results:
         lab_total = sum(t["score"] for t in r["tests"])
         lab_possible = sum(t["points"] for t in r["tests"])
-        print(style(printable("%s: %s (%s)" % (r["lab"], r["title"], r["program"])), "1"),
-              file=out)
+        heading = printable("%s: %s (%s)" % (r["lab"], r["title"], r["program"]))
+        if r.get("not_started"):
+            print(style(clipped("%s  not started: %d/%d" % (heading, lab_total, lab_possible),
+                                width), "1"), file=out)
+            continue
+        print(style(clipped(heading, width), "1"), file=out)
         if r["build_error"]:
             print("  " + style("DOES NOT COMPILE", "31") + ": every test of this lab scores 0.",
                   file=out)
             for line in printable(r["build_error"]).splitlines()[:30]:
-                print("    " + line, file=out)
+                print(clipped("    " + line, width), file=out)
         elif r["warnings"]:
             print("  compiler warnings (no points lost, but read them):", file=out)
             for line in printable(r["warnings"]).splitlines()[1:16]:
-                print("    " + line, file=out)
-        width = max(len(printable(t["name"])) for t in r["tests"])
+                print(clipped("    " + line, width), file=out)
+        roots = {}
+        for t in r["tests"]:
+            if t["status"] == "BLOCKED" and t["blocked_by"]:
+                roots.setdefault(t["blocked_by"], []).append(t["name"])
+        for cause, names in sorted(roots.items()):
+            print(wrapped("fix %s first: %d test%s below depend%s on it and %s not checked"
+                          % (cause, len(names), "" if len(names) == 1 else "s",
+                             "s" if len(names) == 1 else "", "is" if len(names) == 1 else "are"),
+                          "  ", width), file=out)
+        name_width = max(len(printable(t["name"])) for t in r["tests"])
         for t in r["tests"]:
             status = style("%-7s" % t["status"], STATUS_COLOURS[t["status"]])
-            print("  %s %2d/%-2d  %-*s  %s" % (status, t["score"], t["points"], width,
-                                                printable(t["name"]), printable(t["title"])),
-                  file=out)
+            line = "  %s %2d/%-2d  %-*s  %s" % ("%-7s" % t["status"], t["score"], t["points"],
+                                                name_width, printable(t["name"]),
+                                                printable(t["title"]))
+            print("  " + status + clipped(line, width)[9:], file=out)
             if t["status"] == "PASS" or r["build_error"]:
                 continue
             if t["status"] == "SKIP":
-                print("           skipped: " + indented(t["messages"][0], "           "),
-                      file=out)
+                print(wrapped(t["messages"][0], pad, width, "skipped: "), file=out)
                 continue
             for m in t["messages"][:3]:
-                print("           " + indented(m, "           "), file=out)
+                print(wrapped(m, pad, width), file=out)
+            if t["status"] == "BLOCKED":
+                continue
             if t["diff"]:
                 for line in printable(t["diff"]).splitlines():
                     colour = "32" if line.startswith("+") else "31" if line.startswith("-") else "0"
-                    print("             " + style(line, colour), file=out)
+                    print("             " + style(clipped(line, width - 13), colour), file=out)
             if t["hint"]:
-                print("           hint: " + indented(t["hint"], "           "), file=out)
+                print(wrapped(t["hint"], pad, width, "hint: "), file=out)
             lab_dir = os.path.join(args.submission, r["lab"])
             if t["command"]:
                 command = t["command"]
-                if len(command) > 160:
+                shown = "cd %s && make && %s" % (relative(lab_dir), command)
+                if len(shown) + len(pad) + 6 > width:
                     command = "sh " + os.path.relpath(t["command_file"], lab_dir)
-                print("           try:  " + indented("cd %s && make && %s"
-                                                     % (relative(lab_dir), command),
-                                                     "           "), file=out)
-            print("           rerun: " + indented(
-                "make grade LAB=%s TEST=%s%s   transcript: %s/"
-                % (r["lab"][:2], t["name"],
-                   "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
-                   else " SUBMISSION=" + relative(args.submission),
-                   relative(t["transcript"])), "           "), file=out)
+                    shown = "cd %s && make && %s" % (relative(lab_dir), command)
+                if len(pad) + 6 + len(shown) > width:  # continued lines, still one command
+                    shown = shown.replace(" && ", " && \\\n" + " " * 6, shown.count(" && "))
+                print(pad + "try:  " + indented(shown, pad), file=out)
+            rerun = "make grade LAB=%s TEST=%s%s" % (
+                r["lab"][:2], t["name"],
+                "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
+                else " SUBMISSION=" + relative(args.submission))
+            print(pad + "rerun: " + indented(rerun, pad), file=out)
+            print(pad + "transcript: " + indented(relative(t["transcript"]) + "/", pad), file=out)
         print("  %s %d/%d\n" % (style("subtotal", "1"), lab_total, lab_possible), file=out)
     print(printable("Randomised cases used seed %s (replay: make grade SEED=%s)."
                     % (args.seed, args.seed)), file=out)

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Keep the handouts honest.
 
-  handout.py --write   regenerate each handout's rubric table from grader/LAB/rubric.json
-  handout.py --check   fail if a rubric table is stale, a ```c block does not compile, or a
-                       kernel claim cites a test that does not exist (make test)
+  handout.py --write   regenerate each handout's rubric table from grader/LAB/rubric.json, and
+                       its contract clauses and clause-to-test table from grader/LAB/contract.json
+  handout.py --check   fail if a generated block is stale, a ```c block does not compile, a
+                       kernel claim cites a test that does not exist, or the contract has a
+                       clause no test checks or no buggy variant proves (contract.py) (make test)
 
 Conventions in handouts/NN-name.md:
-  - the rubric table sits between <!-- rubric:begin --> and <!-- rubric:end -->;
+  - the rubric table sits between <!-- rubric:begin --> and <!-- rubric:end -->, the contract's
+    clauses between <!-- contract:begin --> and <!-- contract:end -->, the clause-to-test table
+    between <!-- clauses:begin --> and <!-- clauses:end -->;
   - every ```c block is a whole translation unit (its own #includes) and compiles with
     cc -std=c11 -Wall -Wextra -Werror -c;
   - in the section whose heading starts with "Kernel behaviour", every table row cites the
@@ -21,25 +25,62 @@ import subprocess
 import sys
 import tempfile
 
+import contract
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BEGIN, END = "<!-- rubric:begin -->", "<!-- rubric:end -->"
+
+
+def load_rubric(lab):
+    with open(os.path.join(ROOT, "grader", lab, "rubric.json")) as f:
+        return json.load(f)
 
 
 def rubric_table(lab):
-    with open(os.path.join(ROOT, "grader", lab, "rubric.json")) as f:
-        rubric = json.load(f)
+    rubric = load_rubric(lab)
     rows = ["| test | points | what it checks |", "|---|---:|---|"]
     for t in rubric["tests"]:
-        rows.append("| `%s` | %d | %s |" % (t["name"], t["points"], t["title"].replace("|", "\\|")))
+        title = t["title"]
+        if t.get("depends_on"):
+            title += " (not checked while %s fail%s)" % (", ".join("`%s`" % d for d in t["depends_on"]),
+                                                     "" if len(t["depends_on"]) > 1 else "s")
+        rows.append("| `%s` | %d | %s |" % (t["name"], t["points"], title.replace("|", "\\|")))
     rows.append("| **total** | **%d** | |" % sum(t["points"] for t in rubric["tests"]))
     return "\n".join(rows)
 
 
+def blocks(lab):
+    """{marker name: generated text} of the lab's handout."""
+    found = {"rubric": rubric_table(lab)}
+    clauses = contract.load(lab)
+    if clauses is not None:
+        found["contract"] = contract.clauses_block(clauses)
+        found["clauses"] = contract.table(clauses)
+    return found
+
+
 def with_table(text, lab):
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError("no %s ... %s markers" % (BEGIN, END))
-    return text[:start + len(BEGIN)] + "\n" + rubric_table(lab) + "\n" + text[end:]
+    for name, body in blocks(lab).items():
+        begin, end = "<!-- %s:begin -->" % name, "<!-- %s:end -->" % name
+        start, stop = text.find(begin), text.find(end)
+        if start < 0 or stop < start:
+            raise ValueError("no %s ... %s markers" % (begin, end))
+        text = text[:start + len(begin)] + "\n" + body + "\n" + text[stop:]
+    return text
+
+
+def contract_problems(lab):
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import variants
+    found = []
+    folder = os.path.join(ROOT, "tests", "buggy", lab)
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if name.endswith(".variant"):
+            with open(os.path.join(folder, name)) as f:
+                text = f.read()
+            found.append((name[:-len(".variant")],
+                          variants.header_field(text, "fails") or set(),
+                          variants.header_field(text, "breaks")))
+    return contract.problems(lab, load_rubric(lab), found)
 
 
 def c_blocks(text):
@@ -80,13 +121,15 @@ def check(path, lab, known_tests):
         text = f.read()
     try:
         if with_table(text, lab) != text:
-            problems.append("the rubric table is stale: run make handouts")
+            problems.append("a generated table or the contract's clauses are stale: run make "
+                            "handouts")
     except ValueError as e:
         problems.append(str(e))
     for i, block in enumerate(c_blocks(text), 1):
         errors = compile_errors(block)
         if errors:
             problems.append("C block %d does not compile:\n%s" % (i, errors))
+    problems += contract_problems(lab)
     rows = kernel_rows(text)
     if rows is None:
         problems.append("no 'Kernel behaviour' section")
@@ -123,7 +166,7 @@ def main():
             if new != text:
                 with open(path, "w") as f:
                     f.write(new)
-                print("handout: updated the rubric table of handouts/%s.md" % lab)
+                print("handout: updated the generated blocks of handouts/%s.md" % lab)
             continue
         for problem in check(path, lab, known):
             print("handout: handouts/%s.md: %s" % (lab, problem), file=sys.stderr)

@@ -9,8 +9,11 @@ Each check prints one line; the run fails if any check fails. What is checked:
   - the harness and sandbox (timeouts, leaks, output cap, trace, fork bombs, fallback mode);
   - reference solutions score full marks (grader built with ASan and UBSan), also in the
     container mode (namespaces refused as Docker does); without namespaces or root, grading
-    another's code refuses; skeletons score 0 without a grader error; each buggy variant in tests/buggy/ fails
-    exactly the tests it lists;
+    another's code refuses; skeletons score 0 without a grader error; each buggy variant in
+    tests/buggy/ fails exactly the tests it lists, and each correct variant in tests/correct/
+    (written differently, from the handouts) none; the report names a blocking bug first and
+    fits 80 columns; every contract clause has a test and a variant that proves it
+    (handout.py --check, through contract.py);
   - the hostile battery (tests/hostile): attack submissions get no marks they did not earn and
     touch nothing outside their sandbox, as root, as an ordinary user and in the container mode;
   - afterwards no queue and no sandboxed process is left on the host.
@@ -44,8 +47,11 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+ONLY_LAB = None  # --lab: the checks that go lab by lab look at this one only
+
+
 def labs():
-    return grade.find_labs(None)
+    return grade.find_labs(ONLY_LAB)
 
 
 def program_of(lab):
@@ -152,13 +158,16 @@ def check_harness():
         os.chmod(session.tmp, 0o755)  # the fallback tests run it on the host as another user
         shutil.copy(os.path.join(BUILD, "tests", "misbehave"), program)
         results = os.path.join(session.tmp, "results")
-        env = dict(session.env, MSGLAB_PROGRAM=program, MSGLAB_RESULTS=results)
+        # Runs that must finish get 8 s whatever the load (no reference to calibrate against
+        # here); the tests of the timeout itself set their own.
+        env = dict(session.env, MSGLAB_PROGRAM=program, MSGLAB_RESULTS=results,
+                   MSGLAB_TIMEOUT_FLOOR_MS="8000")
         return criterion(os.path.join(ASAN_BUILD, "tests", "harness"), env=env,
                          name="harness and sandbox (ASan)")
 
 
 def grade_run(submission, lab=None, build=BUILD, env=None, wrapper=(), notices=None, test=None,
-              timeout=600):
+              timeout=1800):
     """Grade (through the wrapper command, if any; only one test of lab, if given); return (exit
     status, summary list), and the grader's stderr in notices (a list) if given. Raises on a
     grader error."""
@@ -168,8 +177,8 @@ def grade_run(submission, lab=None, build=BUILD, env=None, wrapper=(), notices=N
                                "--submission",
                submission, "--build", build, "--results-dir", os.path.join(tmp, "results"),
                "--summary-json", summary, "--quiet"]
-        if lab:
-            cmd += ["--lab", lab]
+        if lab or ONLY_LAB:
+            cmd += ["--lab", lab or ONLY_LAB]
         if test:
             cmd += ["--test", test]
         p = run(cmd, env=env, timeout=timeout)
@@ -249,8 +258,11 @@ def check_unsandboxed_refuses():
     return "without namespaces or root, grading someone else's code refuses, saying what to install"
 
 
+NO_MEMORY_PASS = dict(os.environ, MSGLAB_MEMORY_PASS="0")  # checks that are not about it
+
+
 def check_skeletons():
-    status, summary = grade_run(os.path.join(ROOT, "labs"))
+    status, summary = grade_run(os.path.join(ROOT, "labs"), env=NO_MEMORY_PASS)
     scored = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["score"]]
     errors = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["status"] == "ERROR"]
     if scored or errors or status != 1:
@@ -265,7 +277,11 @@ def check_variant(lab, name, files, expected, root_only):
         for file_name, text in files.items():
             with open(os.path.join(folder, file_name), "w") as f:
                 f.write(text)
-        _, summary = grade_run(tmp, lab=lab)
+        # The sanitized pass only where the variant's bug is a memory error, or where it
+        # must find none (a correct variant): it doubles a grading's time.
+        env = None if "memory_safety" in expected or not expected else \
+            dict(os.environ, MSGLAB_MEMORY_PASS="0")
+        _, summary = grade_run(tmp, lab=lab, env=env)
     failed = {t["name"] for t in summary[0]["tests"] if t["status"] not in ("PASS", "SKIP")}
     # A test that cannot run here (SKIP) cannot fail; some bugs only show as root.
     expected = expected - {t["name"] for t in summary[0]["tests"] if t["status"] == "SKIP"}
@@ -277,15 +293,26 @@ def check_variant(lab, name, files, expected, root_only):
     return None
 
 
-def check_variants():
-    jobs = [(lab,) + v for lab in labs() for v in variants.variants(lab, program_of(lab))]
+def graded_variants(folder):
+    """Grade every variant in tests/FOLDER/ (4 at once); the problems, and how many there were."""
+    jobs = [(lab,) + v for lab in labs() for v in variants.variants(lab, program_of(lab), folder)]
     if not jobs:
-        raise Failed("no buggy variants found in tests/buggy")
+        raise Failed("no variants found in tests/%s" % folder)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         problems = [p for p in pool.map(lambda job: check_variant(*job), jobs) if p]
     if problems:
         raise Failed("\n".join(problems))
-    return "%d buggy variants each fail exactly their tests" % len(jobs)
+    return len(jobs)
+
+
+def check_variants():
+    return "%d buggy variants each fail exactly their tests" % graded_variants("buggy")
+
+
+def check_correct_variants():
+    """Correct solutions written differently from the references (tests/correct/), as students
+    reading only the handouts would: full marks, every one."""
+    return "%d correct variants written differently: full marks" % graded_variants("correct")
 
 
 # Submissions that misbehave as badly as they can: each must cost the test, never the grader.
@@ -316,7 +343,8 @@ def check_bad_submissions():
                 shutil.copytree(os.path.join(ROOT, "solutions", other), os.path.join(tmp, other))
             with open(os.path.join(tmp, lab, program + ".c"), "w") as f:
                 f.write(variants.apply_edits(solution, edits, name))
-            status, summary = grade_run(tmp, lab=lab if test else None, test=test, timeout=300)
+            status, summary = grade_run(tmp, lab=lab if test else None, test=test, timeout=900,
+                                        env=NO_MEMORY_PASS)
             if status != 1:
                 raise Failed("a submission that %s: grader status %d" % (name, status))
         for r in summary:
@@ -333,6 +361,50 @@ def check_bad_submissions():
         "their test only"
 
 
+def report_of(submission, lab, cwd):
+    """The terminal report of grading submission's lab (stdout a pipe), from cwd."""
+    p = run([sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission", submission,
+             "--lab", lab, "--results-dir", os.path.join(cwd, "results")], cwd=cwd, timeout=900,
+            env=NO_MEMORY_PASS)
+    if p.returncode != 1:
+        raise Failed("grading %s: status %d, expected 1\n%s%s" % (submission, p.returncode,
+                                                                  p.stdout, p.stderr))
+    return p.stdout
+
+
+def check_report():
+    """The report reads well: an untouched skeleton is one line; a bug that blocks later tests
+    is named first and the tests that depend on it are marked, not a cascade; in a pipe no line
+    is wider than 80 columns."""
+    lab = labs()[0]
+    blocker = "mtype_positive"
+    with tempfile.TemporaryDirectory() as tmp:
+        skeleton = report_of(os.path.join(ROOT, "labs"), lab, tmp)
+        name, files = next((name, files) for name, files, _, _ in
+                           variants.variants(lab, program_of(lab)) if name == "mtype_unset")
+        os.makedirs(os.path.join(tmp, "sub", lab))
+        for file_name, text in files.items():
+            with open(os.path.join(tmp, "sub", lab, file_name), "w") as f:
+                f.write(text)
+        buggy = report_of("sub", lab, tmp)
+    lines = skeleton.splitlines()
+    if not (lines and lines[0].startswith(lab) and "not started" in lines[0]
+            and not any(line.startswith("  ") for line in lines)):
+        raise Failed("an untouched skeleton is not reported as one 'not started' line:\n"
+                     + skeleton)
+    first = "  fix %s first:" % blocker
+    blocked = [line for line in buggy.splitlines() if line.startswith("  BLOCKED")]
+    if not buggy.splitlines()[1].startswith(first) or not blocked or \
+            "not checked: depends on %s" % blocker not in buggy:
+        raise Failed("%s/%s: the blocking bug is not named first, or no test is marked "
+                     "BLOCKED:\n%s" % (lab, name, buggy))
+    wide = [line for line in (skeleton + buggy).splitlines() if len(line) > 80]
+    if wide:
+        raise Failed("report lines wider than 80 columns in a pipe:\n" + "\n".join(wide))
+    return "skeleton: 'not started'; %s names %s first and marks %d tests BLOCKED; lines fit " \
+        "80 columns" % (name, blocker, len(blocked))
+
+
 def check_layout():
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "lab1"))
@@ -343,13 +415,13 @@ def check_layout():
     return "a submission with the wrong layout gets 0 and 'no folder ...', no grader error"
 
 
-def hostile(*options):
+def hostile(*options, memory_pass=True):
     """The hostile battery (tests/hostile/run.py): attack submissions graded by the real grader,
     each with its expectation, and nothing outside touched."""
     if os.geteuid() != 0:
         return "skipped: the battery needs root (to make its own namespaces)"
     p = run([sys.executable, os.path.join(ROOT, "tests", "hostile", "run.py")] + list(options),
-            timeout=1200)
+            timeout=1800, env=dict(os.environ, MSGLAB_MEMORY_PASS="1" if memory_pass else "0"))
     lines = p.stdout.strip().splitlines()
     last = lines[-1] if lines else ""
     if p.returncode or " 0 failed" not in last:
@@ -363,12 +435,13 @@ def check_hostile():
 
 
 def check_hostile_user():
-    return "as an ordinary user: " + hostile("--user")
+    return "as an ordinary user: " + hostile("--user", memory_pass=False)
 
 
 def check_hostile_container():
     return "in the container mode: " + hostile("--wrap", os.path.join(BUILD, "tests",
-                                                                      "no-namespaces"))
+                                                                      "no-namespaces"),
+                                               memory_pass=False)
 
 
 def host_queues():
@@ -391,11 +464,25 @@ def sandboxed_processes():
 
 
 def main():
+    global ONLY_LAB
+    import argparse
+    parser = argparse.ArgumentParser(description="The suite's self-tests (make test).")
+    parser.add_argument("--lab", help="only this lab, where a check goes lab by lab")
+    parser.add_argument("checks", nargs="*", help="only these checks (default: all)")
+    options = parser.parse_args()
+    ONLY_LAB = options.lab
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
               check_reference_container, check_unsandboxed_refuses, check_skeletons,
-              check_variants, check_bad_submissions, check_layout, check_hostile,
+              check_variants, check_correct_variants, check_report, check_bad_submissions,
+              check_layout, check_hostile,
               check_hostile_user, check_hostile_container]
+    if options.checks:
+        known = {c.__name__: c for c in checks}
+        unknown = [name for name in options.checks if name not in known]
+        if unknown:
+            parser.error("no check %s; the checks are: %s" % (", ".join(unknown), " ".join(known)))
+        checks = [known[name] for name in options.checks]
     queues_before = host_queues()
     failed = 0
     start = time.monotonic()

@@ -24,6 +24,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
+from contract import header_field  # noqa: E402
 from skeleton import without_markers  # noqa: E402
 
 
@@ -31,13 +32,8 @@ class VariantError(Exception):
     pass
 
 
-def header_list(text, field):
-    m = re.search(r"^\s*(?:/\*|\*|//)?\s*%s:([^\n*]*)" % field, text[:text.find("//@@")], re.M)
-    return set(m.group(1).split()) if m else None
-
-
 def expected_failures(text, where):
-    tests = header_list(text, "fails")
+    tests = header_field(text, "fails")
     if tests is None:
         raise VariantError("%s: no 'fails:' line" % where)
     return tests
@@ -69,10 +65,10 @@ def solution_files(lab):
     return files
 
 
-def variants(lab, program):
+def variants(lab, program, folder="buggy"):
     """[(name, {file: content} of the buggy submission, set of tests it must fail, the subset
-    that fails only as root)]."""
-    folder = os.path.join(ROOT, "tests", "buggy", lab)
+    that fails only as root)]. folder="correct": tests/correct, whose variants fail nothing."""
+    folder = os.path.join(ROOT, "tests", folder, lab)
     if not os.path.isdir(folder):
         return []
     found = []
@@ -90,5 +86,5 @@ def variants(lab, program):
             raise VariantError("%s: the solution has no %s" % (where, target))
         files[target] = apply_edits(files[target], text, where)
         found.append((os.path.splitext(name)[0], files, expected_failures(text, where),
-                      header_list(text, "root only") or set()))
+                      header_field(text, "root only") or set()))
     return found

@@ -54,6 +54,59 @@ static void expect_received(const struct run_result *r, const char *const *texts
 	}
 }
 
+/* The last non-empty line of stderr (the fatal one, when the program died of an error): a
+ * static buffer, "" when stderr is empty. */
+static const char *last_err_line(const struct run_result *r)
+{
+	static char line[256];
+	const char *end = r->err + r->err_len;
+	while (end > r->err && end[-1] == '\n')
+		end--;
+	const char *start = end;
+	while (start > r->err && start[-1] != '\n')
+		start--;
+	int n = (int)(end - start);
+	snprintf(line, sizeof line, "%.*s", n > 200 ? 200 : n, start);
+	return line;
+}
+
+/* Does stderr hold this line exactly (with or without other lines around it)? */
+static bool err_has_line(const struct run_result *r, const char *want)
+{
+	size_t n;
+	char **lines = text_lines(r->err, "", &n);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++)
+		found = !strcmp(lines[i], want);
+	free_lines(lines);
+	return found;
+}
+
+/* The exit status of process pid, from its exit record; -1 if it did not exit normally. */
+static long exit_status_of(const struct run_result *r, int pid)
+{
+	const struct trace_call *c = nth_call(r, "exit", pid, 0);
+	return c ? c->ret : -1;
+}
+
+/* The first process (not the parent) that called `call`, or 0. */
+static int first_caller(const struct run_result *r, const char *call)
+{
+	for (size_t i = 0; i < r->ncalls; i++)
+		if (!strcmp(r->calls[i].call, call) && r->calls[i].pid != r->main_pid)
+			return r->calls[i].pid;
+	return 0;
+}
+
+/* A text of `len` bytes that starts with its number, so that each line shows which it is. */
+static void numbered_text(char *buf, size_t len, int number)
+{
+	memset(buf, 'a' + number % 26, len);
+	int n = snprintf(buf, len + 1, "%d:", number);
+	buf[n] = (char)('a' + number % 26);
+	buf[len] = '\0';
+}
+
 /* The parent must have forked its two children (the tests of the parent's duties need them). */
 static void expect_two_children(const struct run_result *r)
 {
@@ -162,6 +215,10 @@ Test(lab, exact_output, .timeout = 60)
 	expect_stdout(&r, expected);
 	expect_received(&r, args, n);
 	expect_exit(&r, 0);
+	if (r.exit_code == 0 && r.err_len)
+		cr_expect_fail("the run succeeded but wrote on stderr (last line: %s): on success "
+			       "msgpair prints nothing on stderr; take out debugging output",
+			       last_err_line(&r));
 	free(expected);
 	run_free(&r);
 }
@@ -211,6 +268,10 @@ Test(lab, through_queue, .timeout = 60)
 		      "the same child (pid %d) sent and received: one child "
 		      "sends, the other receives",
 		      sender);
+	cr_expect(kids[0] == sender,
+		  "the parent forked the receiver (pid %d) first and the sender (pid %d) after it: "
+		  "fork the sender first, then the receiver",
+		  kids[0], sender);
 	cr_expect_eq(ns, 3, "3 messages were to be sent, %d were", ns);
 	cr_expect_eq(ng, 3, "3 messages were to be received, %d were", ng);
 	run_free(&r);
@@ -401,13 +462,17 @@ Test(lab, msgget_fails, .timeout = 60)
 	cr_assert(count_calls(&r, "msgget", 0) > 0, "msgget was never called");
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get->ret < 0, "grader error: msgget should have failed with kernel.msgmni=0");
-	cr_expect_neq(r.exit_code, 0,
-		      "msgget failed (ENOSPC: no queue may be created) but the "
-		      "program exited with status 0: exit non-zero");
-	cr_expect(strstr(r.err, "msgget") != NULL,
-		  "when msgget fails, print a message naming it on stderr (for example with "
-		  "perror(\"msgget\")); stderr was %s",
-		  r.err_len ? "something else" : "empty");
+	cr_expect_eq(r.exit_code, 1,
+		     "msgget failed (ENOSPC: no queue may be created) but the program exited with "
+		     "status %d: call fail(\"msgget\"), which exits 1",
+		     r.exit_code);
+	char want[128];
+	snprintf(want, sizeof want, "msgpair: msgget: %s", strerror(get->err));
+	cr_expect(!strcmp(last_err_line(&r), want),
+		  "when msgget fails, the last line on stderr must be `%s` (call "
+		  "fail(\"msgget\")); %s%s",
+		  want, r.err_len ? "it was: " : "stderr was empty",
+		  r.err_len ? last_err_line(&r) : "");
 	cr_expect_eq(
 	    count_calls(&r, "fork", 0), 0,
 	    "the program forked after msgget failed: check msgget's result before forking");
@@ -432,5 +497,291 @@ Test(lab, ftok_key, .timeout = 60)
 		     key, get->key, get->key == 0 ? " (IPC_PRIVATE)" : "");
 	cr_expect(get->flags & IPC_CREAT, "msgget needs IPC_CREAT to create the keyed queue");
 	cr_expect(get->ret >= 0, "msgget failed: %s", strerror(get->err));
+	run_free(&r);
+}
+
+/* Without -k the queue is msgget(IPC_PRIVATE, IPC_CREAT | 0600): private, owner only. */
+Test(lab, msgget_flags, .timeout = 60)
+{
+	struct run_result r;
+	run_student(&(struct run_spec){.args = three}, &r);
+	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+	cr_assert(get, "msgget was never called%s", stderr_note(&r));
+	cr_expect_eq(get->key, (unsigned)IPC_PRIVATE,
+		     "without -k the key must be IPC_PRIVATE (0), msgget got 0x%08x", get->key);
+	cr_expect(get->flags & IPC_CREAT, "msgget's flags 0%o lack IPC_CREAT (01000)",
+		  (unsigned)get->flags);
+	cr_expect_eq(get->flags & 0777, 0600,
+		     "the queue was created with permissions 0%03o: use IPC_CREAT | 0600, so that "
+		     "only its owner may read and write it",
+		     (unsigned)get->flags & 0777);
+	run_free(&r);
+}
+
+/* -k with a path that does not exist: `msgpair: ftok: ...`, exit 1, no queue, no child. */
+Test(lab, ftok_missing_path, .timeout = 60)
+{
+	static const char *const args[] = {"-k", "no-such-file", "hello", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args}, &r);
+	size_t gets = count_calls(&r, "msgget", 0);
+	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+	cr_expect(gets == 0,
+		  "`%s`: ftok failed (the file does not exist) but msgget was called with key "
+		  "0x%08x%s: check ftok's result for -1 and call fail(\"ftok\")",
+		  short_command(&r), get ? get->key : 0,
+		  get && get->key == 0xffffffffu ? ", the -1 that ftok returned" : "");
+	cr_expect_eq(r.exit_code, 1,
+		     "`%s`: -k names a file that does not exist, but the program exited with "
+		     "status %d: ftok fails, and fail(\"ftok\") exits 1",
+		     short_command(&r), r.exit_code);
+	cr_expect(!strcmp(last_err_line(&r), "msgpair: ftok: No such file or directory"),
+		  "`%s`: the last line on stderr must be `msgpair: ftok: No such file or "
+		  "directory`; %s%s",
+		  short_command(&r), r.err_len ? "it was: " : "stderr was empty",
+		  last_err_line(&r));
+	cr_expect_eq(count_calls(&r, "fork", 0), 0,
+		     "`%s`: the program forked although ftok failed: stop before forking",
+		     short_command(&r));
+	cr_expect_eq(r.nqueues, 0, "`%s`: a queue was left behind although ftok failed",
+		     short_command(&r));
+	run_free(&r);
+}
+
+/* Usage errors: exit 2, the usage line (or the too-long message) on stderr, no queue. */
+Test(lab, usage_errors, .timeout = 300)
+{
+	static const char usage[] = "usage: msgpair [-k PATH] MESSAGE...";
+	static char long_text[TEXT_MAX + 2];
+	memset(long_text, 'y', TEXT_MAX + 1);
+	static const struct {
+		const char *args[4];
+		const char *last; /* the last line of stderr, or NULL for the usage line */
+		const char *what;
+	} cases[] = {
+	    {{NULL}, NULL, "no MESSAGE"},
+	    {{"-x", "hello", NULL}, NULL, "an unknown option"},
+	    {{"-k", NULL}, NULL, "-k without its PATH"},
+	    {{"-k", "keyfile", NULL}, NULL, "-k PATH but no MESSAGE"},
+	    {{long_text, NULL},
+	     "msgpair: message 1 is longer than 512 bytes",
+	     "a 513-byte message"},
+	    {{"fine", long_text, NULL},
+	     "msgpair: message 2 is longer than 512 bytes",
+	     "a 513-byte second message"},
+	};
+	/* First the contrast: valid arguments are no usage error, and the program works. */
+	struct run_result ok;
+	run_student(&(struct run_spec){.args = (const char *const[]){"hello", NULL}}, &ok);
+	cr_assert(ok.exit_code == 0 && count_calls(&ok, "msgget", 0) > 0,
+		  "`%s`: valid arguments, but the program %s (exit status %d)%s: the usage errors "
+		  "are judged against a program that runs",
+		  short_command(&ok),
+		  count_calls(&ok, "msgget", 0) ? "failed" : "never called msgget", ok.exit_code,
+		  stderr_note(&ok));
+	run_free(&ok);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct run_result r;
+		run_student(&(struct run_spec){.args = cases[i].args, .make_file = "keyfile"}, &r);
+		const char *want = cases[i].last ? cases[i].last : usage;
+		cr_expect_eq(r.exit_code, 2, "`%s` (%s): exited with status %d, expected 2 (usage)",
+			     short_command(&r), cases[i].what, r.exit_code);
+		if (strcmp(last_err_line(&r), want))
+			cr_expect_fail("`%s` (%s): the last line on stderr must be `%s`; %s%s",
+				       short_command(&r), cases[i].what, want,
+				       r.err_len ? "it was: " : "stderr was empty",
+				       last_err_line(&r));
+		cr_expect_eq(count_calls(&r, "msgget", 0) + count_calls(&r, "fork", 0), 0,
+			     "`%s` (%s): a usage error must stop the program before msgget and "
+			     "fork",
+			     short_command(&r), cases[i].what);
+		cr_expect(r.out_len == 0, "`%s` (%s): nothing goes to stdout on a usage error",
+			  short_command(&r), cases[i].what);
+		run_free(&r);
+	}
+}
+
+/*
+ * A child whose msgrcv or msgsnd fails says so and exits 1. The keyed queue is prepared by the
+ * set-up (msgget with IPC_CREAT returns the existing queue): a 600-byte message the receiver's
+ * 512-byte buffer cannot take (E2BIG); then an end marker already queued and kernel.msgmax 4,
+ * so that the sender's first msgsnd fails (EINVAL) while the receiver still ends.
+ */
+Test(lab, child_fails, .timeout = 120)
+{
+	static const char *const args_rcv[] = {"-k", "keyfile", "hello", "world", NULL};
+	static const char *const args_snd[] = {"-k", "keyfile", "longer than msgmax", NULL};
+	static const struct {
+		const char *const *args;
+		const char *setup, *sysctl, *call, *line, *why;
+	} cases[] = {
+	    {args_rcv, "{tools}/prequeue keyfile 1 600", NULL, "msgrcv",
+	     "msgpair: msgrcv: Argument list too long",
+	     "the queue (made by the set-up) held a 600-byte message, too big for the "
+	     "receiver's 512-byte buffer, so its msgrcv failed with E2BIG"},
+	    {args_snd, "{tools}/prequeue keyfile 2 0", "msgmax=4", "msgsnd",
+	     "msgpair: msgsnd: Invalid argument",
+	     "kernel.msgmax was 4, so the sender's msgsnd of 18 bytes failed with EINVAL (the "
+	     "receiver ended on an end marker the set-up had queued)"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct run_result r;
+		run_student(&(struct run_spec){.args = cases[i].args,
+					       .make_file = "keyfile",
+					       .setup = cases[i].setup,
+					       .sysctl = {cases[i].sysctl},
+					       .allow_failure = true},
+			    &r);
+		const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+		cr_assert(
+		    get && get->key == made_file_key(&r, 'M'),
+		    "`%s`: this test prepares the queue of ftok(\"keyfile\", 'M') = 0x%08x, but "
+		    "the program's msgget used the key 0x%08x: with -k PATH use ftok(PATH, 'M') "
+		    "(see ftok_key)%s",
+		    short_command(&r), made_file_key(&r, 'M'), get ? get->key : 0, stderr_note(&r));
+		const char *call = cases[i].call;
+		int child = first_caller(&r, call);
+		cr_assert(child, "`%s`: no child called %s%s", short_command(&r), call,
+			  stderr_note(&r));
+		const struct trace_call *bad = NULL;
+		size_t failures = 0;
+		for (size_t k = 0; k < count_calls(&r, call, child); k++) {
+			const struct trace_call *c = nth_call(&r, call, child, k);
+			if (c->ret < 0 && !bad)
+				bad = c;
+			failures += c->ret < 0;
+		}
+		cr_assert(bad, "grader error: %s never failed in `%s`", call, short_command(&r));
+		if (r.timed_out && failures > 1)
+			cr_assert_fail(
+			    "`%s`: %s; the child (pid %d) went on calling %s, which failed "
+			    "%zu times: on failure call fail(\"%s\"), which prints `%s` "
+			    "and exits 1",
+			    short_command(&r), cases[i].why, child, call, failures, call,
+			    cases[i].line);
+		long status = exit_status_of(&r, child);
+		cr_expect(status == 1,
+			  "`%s`: %s; the child (pid %d) then %s%ld: call fail(\"%s\"), which exits "
+			  "1",
+			  short_command(&r), cases[i].why, child,
+			  status < 0 ? "did not exit" : "exited with status ",
+			  status < 0 ? 0 : status, call);
+		if (!err_has_line(&r, cases[i].line))
+			cr_expect_fail("`%s`: %s; stderr must then have the line `%s`%s%s",
+				       short_command(&r), cases[i].why, cases[i].line,
+				       r.err_len ? ", its last line is: " : ", it was empty",
+				       last_err_line(&r));
+		expect_finished(&r);
+		run_free(&r);
+	}
+}
+
+/*
+ * 40 messages of 512 bytes: 20480 bytes, more than a queue holds (16384). The receiver must run
+ * while the sender sends: the parent forks both before it waits for either.
+ */
+Test(lab, concurrent_children, .timeout = 60)
+{
+	enum { COUNT = 40 };
+	static char texts[COUNT][TEXT_MAX + 1];
+	const char *args[COUNT + 1];
+	for (int i = 0; i < COUNT; i++) {
+		numbered_text(texts[i], TEXT_MAX, i + 1);
+		args[i] = texts[i];
+	}
+	args[COUNT] = NULL;
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
+	int kids[8];
+	int nkids = children_of(&r, r.main_pid, kids, 8);
+	/* A wait shows in the record once it has returned: a parent still blocked in it when the
+	 * time ran out, with one child forked, waited before forking the second. */
+	const struct trace_call *wait = nth_call(&r, "wait", r.main_pid, 0);
+	const struct trace_call *second = nth_call(&r, "fork", r.main_pid, 1);
+	if ((r.timed_out && nkids < 2) || (wait && second && second->t_us > wait->t_us))
+		cr_assert_fail(
+		    "`%s`: the parent waited for its first child before it forked the "
+		    "second%s: with more bytes than the queue holds (20480 > 16384), the "
+		    "sender blocks until the receiver makes room, so fork both children, "
+		    "then wait for both",
+		    short_command(&r),
+		    nkids < 2 ? " (and was still waiting when the time ran out)" : "");
+	expect_finished(&r);
+	size_t n;
+	char **got = text_lines(r.out, "received: ", &n);
+	cr_expect_eq(n, (size_t)COUNT, "`%s`: %zu \"received: \" lines, expected %d",
+		     short_command(&r), n, COUNT);
+	for (size_t i = 0; i < n && i < COUNT; i++)
+		if (strcmp(got[i], texts[i])) {
+			cr_expect_fail("`%s`: line %zu is \"received: %.20s...\", expected "
+				       "\"received: %.20s...\" (512 bytes each)",
+				       short_command(&r), i + 2, got[i], texts[i]);
+			break;
+		}
+	expect_exit(&r, 0);
+	free_lines(got);
+	run_free(&r);
+}
+
+/* The receiver takes the oldest message of any type (msgtyp 0) and waits for it (no
+ * IPC_NOWAIT). Judged on the calls made, even if the program then hangs. */
+Test(lab, receive_any_type, .timeout = 60)
+{
+	struct run_result r;
+	run_student(&(struct run_spec){.args = three, .allow_failure = true}, &r);
+	size_t n = count_calls(&r, "msgrcv", 0);
+	cr_assert(n > 0, "`%s`: no process called msgrcv%s", short_command(&r), stderr_note(&r));
+	for (size_t i = 0; i < n; i++) {
+		const struct trace_call *c = nth_call(&r, "msgrcv", 0, i);
+		cr_assert(
+		    c->msgtyp == 0,
+		    "`%s`: msgrcv call %zu used msgtyp %ld: the receiver takes the oldest "
+		    "message whatever its type, msgtyp 0; the end marker comes last because it "
+		    "was sent last",
+		    short_command(&r), i + 1, c->msgtyp);
+		cr_assert(
+		    !(c->flags & IPC_NOWAIT),
+		    "`%s`: msgrcv call %zu had IPC_NOWAIT (flags 0x%x): the receiver waits for "
+		    "the next message (msgflg 0); with IPC_NOWAIT it fails with ENOMSG "
+		    "whenever it is faster than the sender",
+		    short_command(&r), i + 1, (unsigned)c->flags);
+	}
+	expect_finished(&r);
+	run_free(&r);
+}
+
+/*
+ * The first queue of a run is queue 0; here the set-up has created and removed one, so the
+ * program's queue gets another id, which both of the parent's lines must show.
+ */
+Test(lab, nonzero_id, .timeout = 60)
+{
+	struct run_result r;
+	run_student(&(struct run_spec){.args = three, .setup = "{tools}/prequeue -b"}, &r);
+	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+	cr_assert(get && get->ret >= 0, "`%s`: no successful msgget%s", short_command(&r),
+		  stderr_note(&r));
+	cr_assert(get->ret != 0, "grader error: the set-up did not move the queue id from 0");
+	char want[2][64];
+	snprintf(want[0], sizeof want[0], "queue %ld created", get->ret);
+	snprintf(want[1], sizeof want[1], "queue %ld removed", get->ret);
+	size_t n;
+	char **lines = text_lines(r.out, "", &n);
+	cr_expect(n > 0 && !strcmp(lines[0], want[0]),
+		  "`%s`: msgget returned %ld (not 0: the set-up had used id 0), so the first line "
+		  "must be `%s`; it was `%.60s`: print the id msgget returned",
+		  short_command(&r), get->ret, want[0], n ? lines[0] : "");
+	cr_expect(n > 0 && !strcmp(lines[n - 1], want[1]),
+		  "`%s`: msgget returned %ld, so the last line must be `%s`; it was `%.60s`",
+		  short_command(&r), get->ret, want[1], n ? lines[n - 1] : "");
+	size_t received;
+	char **got = text_lines(r.out, "received: ", &received);
+	cr_expect_eq(received, (size_t)3,
+		     "`%s`: %zu \"received: \" lines with queue id %ld, expected 3: nothing may "
+		     "depend on the id being 0",
+		     short_command(&r), received, get->ret);
+	expect_exit(&r, 0);
+	free_lines(got);
+	free_lines(lines);
 	run_free(&r);
 }

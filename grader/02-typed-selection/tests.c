@@ -362,7 +362,7 @@ Test(lab, except_type, .timeout = 60)
  * program does not receive everything and sort. Judged on the calls made even if the program
  * then hangs or crashes: those have tests of their own.
  */
-Test(lab, priority_uses_negative_msgtyp, .timeout = 60)
+Test(lab, priority_uses_negative_msgtyp, .timeout = 300)
 {
 	struct rng g = rng_for(5);
 	struct batch b;
@@ -603,10 +603,14 @@ Test(lab, bad_line, .timeout = 60)
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get && get->ret >= 0, "`%s`: no queue was created (no successful msgget)%s (%s)",
 		  short_command(&r), stderr_note(&r), replay());
-	cr_expect_neq(r.exit_code, 0,
-		      "`%s`: line %zu is `%s`, which is malformed, but the program exited with "
-		      "status 0: when the producer fails, the parent exits 1 (%s)",
-		      short_command(&r), k, line, replay());
+	cr_expect_eq(r.exit_code, 1,
+		     "`%s`: line %zu is `%s`, which is malformed, but the program exited with "
+		     "status %d: when the producer fails, the parent exits 1 (%s)",
+		     short_command(&r), k, line, r.exit_code, replay());
+	cr_expect_eq(count_calls(&r, "msgrcv", 0), 0,
+		     "`%s`: the parent called msgrcv although the producer failed: it removes the "
+		     "queue and exits 1 without receiving (%s)",
+		     short_command(&r), replay());
 	char want[32];
 	snprintf(want, sizeof want, "line %zu", k);
 	const char *at = strstr(r.err, want);
@@ -668,6 +672,10 @@ Test(lab, queue_removed, .timeout = 60)
 		  "`%s`: msgrcv was called after the queue was removed: remove it last",
 		  short_command(&r));
 	expect_exit(&r, 0);
+	if (r.exit_code == 0 && r.err_len)
+		cr_expect_fail("`%s`: the run succeeded but wrote on stderr (`%.80s`): on success "
+			       "typesel prints nothing on stderr; take out debugging output",
+			       short_command(&r), r.err);
 	run_free(&r);
 }
 
@@ -723,5 +731,286 @@ Test(lab, producer_is_child, .timeout = 60)
 			    strcmp(p->syscall, "-") ? ", blocked in " : "",
 			    strcmp(p->syscall, "-") ? p->syscall : "");
 	}
+	run_free(&r);
+}
+
+/* ---- the contract's edges: arguments, input format, limits, failures ---- */
+
+/* The last non-empty line of stderr (the fatal one): a static buffer, "" when stderr is empty. */
+static const char *last_err_line(const struct run_result *r)
+{
+	static char line[256];
+	const char *end = r->err + r->err_len;
+	while (end > r->err && end[-1] == '\n')
+		end--;
+	const char *start = end;
+	while (start > r->err && start[-1] != '\n')
+		start--;
+	int n = (int)(end - start);
+	snprintf(line, sizeof line, "%.*s", n > 200 ? 200 : n, start);
+	return line;
+}
+
+/* Usage errors: exit 2, the usage line on stderr, nothing else done. */
+Test(lab, usage_errors, .timeout = 300)
+{
+	static const char usage[] =
+	    "usage: typesel fifo | typesel type N | typesel priority N | typesel except N";
+	static const struct {
+		const char *args[4];
+		const char *what;
+	} cases[] = {
+	    {{NULL}, "no mode"},
+	    {{"fifo", "3", NULL}, "fifo takes no N"},
+	    {{"type", NULL}, "type without N"},
+	    {{"priority", "0", NULL}, "N is 0"},
+	    {{"except", "-3", NULL}, "a negative N"},
+	    {{"type", "3x", NULL}, "N with a trailing letter"},
+	    {{"type", "+3", NULL}, "N with a sign"},
+	    {{"priority", "99999999999999999999", NULL}, "N too big for a long"},
+	    {{"type", "2", "3", NULL}, "two numbers"},
+	    {{"sorted", "2", NULL}, "an unknown mode"},
+	};
+	/* First the contrast: valid arguments are no usage error, and the program works. */
+	struct run_result ok;
+	run_student(
+	    &(struct run_spec){.args = (const char *const[]){"fifo", NULL}, .input = "1 a\n2 b\n"},
+	    &ok);
+	cr_assert(ok.exit_code == 0 && count_calls(&ok, "msgget", 0) > 0,
+		  "`%s`: valid arguments, but the program %s (exit status %d)%s: the usage errors "
+		  "are judged against a program that runs",
+		  short_command(&ok),
+		  count_calls(&ok, "msgget", 0) ? "failed" : "never called msgget", ok.exit_code,
+		  stderr_note(&ok));
+	run_free(&ok);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct run_result r;
+		run_student(&(struct run_spec){.args = cases[i].args, .input = "1 a\n2 b\n"}, &r);
+		cr_expect_eq(r.exit_code, 2, "`%s` (%s): exited with status %d, expected 2 (usage)",
+			     short_command(&r), cases[i].what, r.exit_code);
+		if (strcmp(last_err_line(&r), usage))
+			cr_expect_fail("`%s` (%s): the last line on stderr must be `%s`; %s%s",
+				       short_command(&r), cases[i].what, usage,
+				       r.err_len ? "it was: " : "stderr was empty",
+				       last_err_line(&r));
+		cr_expect_eq(count_calls(&r, "msgget", 0) + count_calls(&r, "fork", 0), 0,
+			     "`%s` (%s): a usage error must stop the program before msgget and "
+			     "fork",
+			     short_command(&r), cases[i].what);
+		cr_expect(r.out_len == 0, "`%s` (%s): nothing goes to stdout on a usage error",
+			  short_command(&r), cases[i].what);
+		run_free(&r);
+	}
+}
+
+/* The input format's corners: leading zeros, big types, a bare TYPE, odd bytes, no final
+ * newline. Each line is printed back (fifo) as the contract says. */
+Test(lab, input_format, .timeout = 60)
+{
+	static const struct {
+		const char *in, *out, *why;
+	} lines[] = {
+	    {"010 leading zero", "10 leading zero",
+	     "TYPE is decimal and may have leading zeros: 010 is type 10 (not octal 8), printed "
+	     "without the zero"},
+	    {"5", "5 ", "a line that is just TYPE has an empty TEXT: it prints as `5 `"},
+	    {"3 ", "3 ", "`TYPE ` (with the space) has an empty TEXT"},
+	    {"2147483648 above INT_MAX", "2147483648 above INT_MAX",
+	     "TYPE is any positive number that fits in a long: keep and print it as a long (%ld), "
+	     "not an int"},
+	    {"9223372036854775807 LONG_MAX", "9223372036854775807 LONG_MAX",
+	     "LONG_MAX fits in a long, so it is a valid TYPE"},
+	    {"1  two spaces: the second is TEXT", "1  two spaces: the second is TEXT",
+	     "exactly one space separates TYPE and TEXT; the rest of the line, spaces included, is "
+	     "TEXT"},
+	    {"4 bytes \x01\xff\x7f ok", "4 bytes \x01\xff\x7f ok",
+	     "TEXT is any bytes but a newline, passed on unchanged"},
+	    {"6 no newline at the end", "6 no newline at the end",
+	     "the last line may lack its newline; it is still a message"},
+	};
+	enum { N = sizeof lines / sizeof lines[0] };
+	char input[1024], expected[1024];
+	size_t k = 0, e = 0;
+	for (size_t i = 0; i < N; i++) {
+		k += (size_t)snprintf(input + k, sizeof input - k, "%s%s", lines[i].in,
+				      i + 1 < N ? "\n" : "");
+		e += (size_t)snprintf(expected + e, sizeof expected - e, "%s\n", lines[i].out);
+	}
+	snprintf(expected + e, sizeof expected - e, "left: 0\n");
+	struct run_result r;
+	run_student(&(struct run_spec){.args = (const char *const[]){"fifo", NULL}, .input = input},
+		    &r);
+	cr_assert(r.exit_code == 0,
+		  "`%s`: the input is valid (a bare TYPE, leading zeros, types above INT_MAX, odd "
+		  "bytes, no final newline), but the program exited with status %d; the last line "
+		  "on stderr: %s",
+		  short_command(&r), r.exit_code, last_err_line(&r));
+	if (strcmp(r.out, expected)) {
+		keep_comparison(&r, expected, r.out);
+		size_t n;
+		char **got = text_lines(r.out, "", &n);
+		for (size_t i = 0; i < N; i++)
+			if (i >= n || strcmp(got[i], lines[i].out)) {
+				char *shown =
+				    show_bytes((const unsigned char *)(i < n ? got[i] : ""),
+					       i < n ? strlen(got[i]) : 0);
+				char *want = show_bytes((const unsigned char *)lines[i].out,
+							strlen(lines[i].out));
+				cr_expect_fail(
+				    "`%s`: input line %zu is %s: expected the line %s, got "
+				    "%s: %s",
+				    short_command(&r), i + 1,
+				    i + 1 < N ? "followed by a newline" : "the last one", want,
+				    i < n ? shown : "nothing", lines[i].why);
+				free(shown);
+				free(want);
+				break;
+			}
+		free_lines(got);
+		cr_expect_fail("`%s`: stdout differs from the expected output (see the diff): %zu "
+			       "messages, then `left: 0`",
+			       short_command(&r), (size_t)N);
+	}
+	run_free(&r);
+}
+
+/* Malformed input: `typesel: line K: ...`, exit 1, nothing on stdout, nothing received, no
+ * queue left. */
+Test(lab, malformed_lines, .timeout = 300)
+{
+	static char too_long[TEXT_MAX + 8], hundred_one[101 * 8];
+	snprintf(too_long, sizeof too_long, "4 %0*d\n", TEXT_MAX + 1, 7);
+	size_t k = 0;
+	for (int i = 1; i <= 101; i++)
+		k += (size_t)sprintf(hundred_one + k, "%d #%d\n", i % 7 + 1, i);
+	static const struct {
+		const char *bad; /* the line (after "1 first\n"), or NULL: the 101 lines */
+		int line;
+		const char *what;
+	} cases[] = {
+	    {"\n", 2, "an empty line"},
+	    {"-3 negative\n", 2, "a negative type"},
+	    {"x not a number\n", 2, "a type that is not a number"},
+	    {"12x trailing letter\n", 2, "a type with a letter after the digits"},
+	    {"99999999999999999999 too big\n", 2, "a type too big for a long"},
+	    {"3\ttab instead of the space\n", 2, "a tab instead of the space"},
+	    {too_long, 2, "a TEXT of 65 bytes"},
+	    {NULL, 101, "a 101st line"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char input[2048];
+		if (cases[i].bad)
+			snprintf(input, sizeof input, "1 first\n%s2 after it\n", cases[i].bad);
+		else
+			snprintf(input, sizeof input, "%s", hundred_one);
+		struct run_result r;
+		run_student(
+		    &(struct run_spec){.args = (const char *const[]){"fifo", NULL}, .input = input},
+		    &r);
+		char want[32];
+		snprintf(want, sizeof want, "typesel: line %d: ", cases[i].line);
+		cr_expect_eq(r.exit_code, 1,
+			     "`%s`: line %d is malformed (%s), but the program exited with status "
+			     "%d, expected 1",
+			     short_command(&r), cases[i].line, cases[i].what, r.exit_code);
+		if (strncmp(last_err_line(&r), want, strlen(want)))
+			cr_expect_fail("`%s`: line %d is malformed (%s): the last line on stderr "
+				       "must start `%s`; %s%s",
+				       short_command(&r), cases[i].line, cases[i].what, want,
+				       r.err_len ? "it was: " : "stderr was empty",
+				       last_err_line(&r));
+		cr_expect(r.out_len == 0 && count_calls(&r, "msgrcv", 0) == 0,
+			  "`%s`: line %d is malformed (%s): the parent must not receive or print "
+			  "anything%s",
+			  short_command(&r), cases[i].line, cases[i].what,
+			  r.out_len ? ", but stdout was not empty" : "");
+		for (int q = 0; q < r.nqueues; q++)
+			cr_expect_fail("`%s`: line %d is malformed (%s): queue %d was left behind; "
+				       "remove it before exiting 1",
+				       short_command(&r), cases[i].line, cases[i].what,
+				       r.queues[q].msqid);
+		run_free(&r);
+	}
+}
+
+/* The limits: 100 lines (the most a batch may have), each TEXT of 64 bytes (the most a TEXT
+ * may have), all in one queue. */
+Test(lab, hundred_lines, .timeout = 60)
+{
+	struct rng g = rng_for(12);
+	struct batch b = {.n = MAX_BATCH};
+	for (size_t i = 0; i < b.n; i++) {
+		b.types[i] = between(&g, 1, 7);
+		snprintf(b.texts[i], sizeof b.texts[i], "%03zu %s ", i + 1,
+			 words[between(&g, 0, 11)]);
+		memset(b.texts[i] + strlen(b.texts[i]), '.', TEXT_MAX - strlen(b.texts[i]));
+		b.texts[i][TEXT_MAX] = '\0';
+	}
+	struct run_result r;
+	run_mode("fifo", 0, &b, false, &r);
+	cr_assert(r.exit_code == 0,
+		  "`%s`: 100 lines of 64-byte TEXT are within the limits, but the program exited "
+		  "with status %d; the last line on stderr: %s (%s)",
+		  short_command(&r), r.exit_code, last_err_line(&r), replay());
+	check_order(&r, &b, 0, 0, true);
+	static const char left[] = "left: 0\n";
+	size_t len = strlen(r.out), ll = strlen(left);
+	cr_expect(len >= ll && !strcmp(r.out + len - ll, left),
+		  "`%s`: the last line must be `left: 0`: fifo takes every message (%s)",
+		  short_command(&r), replay());
+	run_free(&r);
+}
+
+/* The queue is msgget(IPC_PRIVATE, IPC_CREAT | 0600). */
+Test(lab, msgget_flags, .timeout = 60)
+{
+	struct rng g = rng_for(13);
+	struct batch b;
+	random_batch(&g, &b, 5, 3);
+	struct run_result r;
+	run_mode("fifo", 0, &b, false, &r);
+	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+	cr_assert(get, "`%s`: msgget was never called%s", short_command(&r), stderr_note(&r));
+	cr_expect_eq(get->key, (unsigned)IPC_PRIVATE,
+		     "`%s`: the key must be IPC_PRIVATE (0), msgget got 0x%08x", short_command(&r),
+		     get->key);
+	cr_expect(get->flags & IPC_CREAT, "`%s`: msgget's flags 0%o lack IPC_CREAT (01000)",
+		  short_command(&r), (unsigned)get->flags);
+	cr_expect_eq(get->flags & 0777, 0600,
+		     "`%s`: the queue was created with permissions 0%03o: use IPC_CREAT | 0600, "
+		     "so that only its owner may read and write it",
+		     short_command(&r), (unsigned)get->flags & 0777);
+	run_free(&r);
+}
+
+/* A failed msgget: `typesel: msgget: ...`, exit 1, no producer. */
+Test(lab, msgget_fails, .timeout = 60)
+{
+	struct run_result r;
+	run_student(&(struct run_spec){.args = (const char *const[]){"fifo", NULL},
+				       .input = "1 a\n2 b\n",
+				       .sysctl = {"msgmni=0"}},
+		    &r);
+	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
+	cr_assert(get, "`%s`: msgget was never called%s", short_command(&r), stderr_note(&r));
+	cr_assert(get->ret < 0, "grader error: msgget should have failed with kernel.msgmni=0");
+	cr_expect_eq(r.exit_code, 1,
+		     "`%s`: msgget failed (ENOSPC: no queue may be created), but the program "
+		     "exited with status %d, expected 1",
+		     short_command(&r), r.exit_code);
+	char want[128];
+	snprintf(want, sizeof want, "typesel: msgget: %s", strerror(get->err));
+	cr_expect(
+	    !strcmp(last_err_line(&r), want),
+	    "`%s`: when msgget fails, the last line on stderr must be `%s` (fail(\"msgget\")); "
+	    "%s%s",
+	    short_command(&r), want, r.err_len ? "it was: " : "stderr was empty",
+	    last_err_line(&r));
+	cr_expect_eq(count_calls(&r, "fork", 0), 0,
+		     "`%s`: the program forked after msgget failed: check its result against -1 "
+		     "and stop before forking",
+		     short_command(&r));
+	cr_expect(r.out_len == 0, "`%s`: nothing goes to stdout when msgget fails",
+		  short_command(&r));
 	run_free(&r);
 }

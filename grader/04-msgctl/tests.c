@@ -32,6 +32,10 @@
 #define MAX_STEPS    32
 #define MAX_MESSAGES 8
 #define TEXT	     4096
+/* A time zone far from UTC that needs no tzdata (POSIX TZ: 5:30 ahead of UTC): msgq prints UTC
+ * whatever TZ says. */
+#define OTHER_TZ       "XST-5:30"
+#define LOCAL_OFFSET_S (5 * 3600 + 30 * 60)
 
 static const char usage_line[] =
     "usage: msgq stat ID | msgq set ID MODE QBYTES | msgq rm ID | msgq list";
@@ -497,12 +501,15 @@ Test(lab, usage, .timeout = 60)
 	    {"set", "1", "-644", "100", NULL},
 	    {"set", "1", "0644", "-5", NULL},
 	    {"set", "1", "0644", "1k", NULL},
+	    {"set", "1", "0644", "18446744073709551616", NULL},
+	    {"stat", "2147483648", NULL},
 	};
 	/* Valid, on an id surely not in use: the call fails with status 1, not a usage error. */
 	static const char *const good[][5] = {
 	    {"set", "2147483647", "0777", "0", NULL},
 	    {"set", "2147483647", "640", "16384", NULL},
 	    {"set", "2147483647", "0", "100", NULL},
+	    {"set", "2147483647", "0640", "18446744073709551615", NULL},
 	    {"stat", "2147483647", NULL},
 	};
 	size_t nbad = sizeof bad / sizeof bad[0], ngood = sizeof good / sizeof good[0];
@@ -555,8 +562,8 @@ Test(lab, usage, .timeout = 60)
  * calibrate, so that a set-up that waits for the clock runs once, not twice. The timeout is
  * then the floor.
  */
-static void stat_by_key(const char *setup, unsigned key, bool calibrate, struct run_result *r,
-			struct steps *st)
+static void stat_by_key(const char *setup, unsigned key, bool calibrate, const char *env,
+			struct run_result *r, struct steps *st)
 {
 	struct cmdline c = {.n = 0};
 	command(&c, "stat =%x", key);
@@ -569,6 +576,7 @@ static void stat_by_key(const char *setup, unsigned key, bool calibrate, struct 
 		.program = "/bin/sh",
 		.args = (const char *const[]){"-c", "exec {tools}/steps {bin}/msgq", NULL},
 		.input = c.input.s,
+		.env = {env},
 		.setup = setup},
 	    r);
 	parse_steps(r, st);
@@ -591,7 +599,8 @@ Test(lab, stat_identity, .timeout = 60)
 	need_namespace();
 	struct rng g = rng_for(1);
 	int dummies = (int)between(&g, 1, 3);
-	unsigned key = random_key(&g), mode = random_mode(&g);
+	/* 0x0NNNNNNN: a key whose hex form needs a leading zero to fill 8 digits */
+	unsigned key = (random_key(&g) & 0x0fffffffu) | 0x00100000u, mode = random_mode(&g);
 	long sizes[MAX_MESSAGES];
 	struct text setup = {.n = 0}, list = {.n = 0};
 	random_sizes(&g, (size_t)between(&g, 1, 3), 500, sizes, &list);
@@ -603,7 +612,7 @@ Test(lab, stat_identity, .timeout = 60)
 
 	struct run_result r;
 	struct steps st;
-	stat_by_key(setup.s, key, true, &r, &st);
+	stat_by_key(setup.s, key, true, NULL, &r, &st);
 	int id = setup_queue(&r, dummies, NULL);
 	long uid = setup_long(&r, "uid"), gid = setup_long(&r, "gid");
 	bool gave = setup_gave(&r, dummies);
@@ -684,7 +693,7 @@ Test(lab, stat_counts, .timeout = 60)
 
 	struct run_result r;
 	struct steps st;
-	stat_by_key(setup.s, key, true, &r, &st);
+	stat_by_key(setup.s, key, true, NULL, &r, &st);
 	int id = setup_queue(&r, 0, NULL);
 	char cmd[64];
 	const struct step *s = stat_step(&st, id, cmd, sizeof cmd);
@@ -741,7 +750,7 @@ Test(lab, stat_pids, .timeout = 60)
 
 	struct run_result r;
 	struct steps st;
-	stat_by_key(setup.s, key, true, &r, &st);
+	stat_by_key(setup.s, key, true, NULL, &r, &st);
 	int id = setup_queue(&r, 0, NULL);
 	long ls = setup_long_of(&r, "ls", 0), lr = setup_long_of(&r, "lr", 0);
 	cr_assert(ls > 0 && lr > 0 && ls != lr, "grader error: set-up pids %ld %ld", ls, lr);
@@ -786,7 +795,7 @@ Test(lab, stat_times, .timeout = 60)
 
 	struct run_result r;
 	struct steps st;
-	stat_by_key(setup.s, key, false, &r, &st);
+	stat_by_key(setup.s, key, false, "TZ=" OTHER_TZ, &r, &st);
 	int id = setup_queue(&r, 0, NULL);
 	long long stime = setup_long_of(&r, "st", 0), rtime = setup_long_of(&r, "rt", 0),
 		  ctime = setup_long_of(&r, "ct", 0);
@@ -806,14 +815,23 @@ Test(lab, stat_times, .timeout = 60)
 	    "a time is the seconds since the epoch, then the same instant in UTC "
 	    "in parentheses: gmtime_r, then strftime with \"%Y-%m-%d "
 	    "%H:%M:%S\", then \" UTC\"";
+	/* The same instants in the time zone of TZ, as localtime_r would give them. */
+	char st_local[96], ct_local[96];
+	format_time(stime + LOCAL_OFFSET_S, st_local, sizeof st_local);
+	format_time(ctime + LOCAL_OFFSET_S, ct_local, sizeof ct_local);
+	snprintf(st_local, sizeof st_local, "%lld (%.19s UTC)", stime, strchr(st_local, '(') + 1);
+	snprintf(ct_local, sizeof ct_local, "%lld (%.19s UTC)", ctime, strchr(ct_local, '(') + 1);
+	const char *local = "that is local time: this run had TZ=" OTHER_TZ
+			    ", and msgq prints UTC whatever TZ says: gmtime_r, not localtime_r";
 	const struct confusion sends[] = {
+	    {st_local, local},
 	    {ct_text, "that is ctime, the creation: stime is the last msgsnd, a second later"},
 	    {"never", "that is rtime: nothing was received, but a child sent after the queue "
 		      "was created"},
 	    {st_bare, "after the seconds comes the readable form: \"SECONDS (YYYY-MM-DD "
 		      "HH:MM:SS UTC)\""},
 	};
-	check_field(cmd, s->out, "stime", st_text, readable, sends, 3);
+	check_field(cmd, s->out, "stime", st_text, readable, sends, 4);
 	const struct confusion receives[] = {
 	    {zero_text, "a time of 0 means it never happened: print never"},
 	    {"0", "a time of 0 means it never happened: print never"},
@@ -823,12 +841,13 @@ Test(lab, stat_times, .timeout = 60)
 	check_field(cmd, s->out, "rtime", "never",
 		    "msg_rtime is 0: no message was ever received; 0 prints as never", receives, 4);
 	const struct confusion changes[] = {
+	    {ct_local, local},
 	    {st_text, "that is stime, the last send: ctime is the creation or the last IPC_SET"},
 	    {"never", "ctime is never 0: it is set when the queue is created"},
 	    {ct_bare, "after the seconds comes the readable form: \"SECONDS (YYYY-MM-DD "
 		      "HH:MM:SS UTC)\""},
 	};
-	check_field(cmd, s->out, "ctime", ct_text, readable, changes, 3);
+	check_field(cmd, s->out, "ctime", ct_text, readable, changes, 4);
 	free_steps(&st);
 	run_free(&r);
 }
@@ -901,7 +920,8 @@ Test(lab, set_mode_qbytes, .timeout = 60)
 	long total = random_sizes(&g, (size_t)between(&g, 1, 4), 700, sizes, &list);
 	add(&setup, "{tools}/history new %x 600 send 0 %s", key, list.s);
 	char mode_arg[8];
-	snprintf(mode_arg, sizeof mode_arg, between(&g, 0, 1) ? "0%o" : "%o", mode);
+	/* Without a leading 0 ("640"): MODE is octal all the same (usage tries "0640" too). */
+	snprintf(mode_arg, sizeof mode_arg, "%o", mode);
 	struct cmdline c = {.n = 0};
 	watch(&c, key);
 	command(&c, "set =%x %s %ld", key, mode_arg, qbytes);
@@ -1143,6 +1163,8 @@ Test(lab, list_all, .timeout = 60)
 		bool unique;
 		do { /* msgget of a key in use would fail the set-up */
 			keys[i] = between(&g, 0, 2) ? random_key(&g) : 0;
+			if (i == 0) /* a key_t below 0: its 8 hex digits are not sign-extended */
+				keys[i] = random_key(&g) | 0x80000000u;
 			unique = true;
 			for (int k = 0; k < i; k++)
 				unique &= !keys[i] || keys[k] != keys[i];

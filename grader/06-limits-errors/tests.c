@@ -507,7 +507,9 @@ static const char *rule(int op, bool owner)
 	default:
 		return owner
 			   ? "the owner (or creator) may always IPC_SET and IPC_RMID, whatever "
-			     "the mode bits"
+			     "the mode bits, as long as msg_qbytes is not raised above MSGMNB "
+			     "(set asks for the MSGMNB read from /proc/sys/kernel/msgmnb, which "
+			     "the grader changes)"
 			   : "only the owner or creator (or a process with CAP_SYS_ADMIN) may "
 			     "IPC_SET or IPC_RMID, whatever the mode bits: anyone else gets EPERM";
 	}
@@ -530,13 +532,14 @@ static bool tried(const struct run_result *r, int op)
  * Run `limits probe 0` on a queue of this mode holding one message, as its owner or as another
  * user, and check each line against the kernel's rules.
  */
-static void check_probe(int mode, bool other_user)
+static void check_probe(int mode, bool other_user, const char *sysctl)
 {
 	char setup[64];
 	snprintf(setup, sizeof setup, "{tools}/mkqueue %04o 1x10", (unsigned)mode);
 	struct run_result r;
 	run_student(&(struct run_spec){.args = (const char *const[]){"probe", QUEUE_ID, NULL},
 				       .setup = setup,
+				       .sysctl = {sysctl},
 				       .other_user = other_user},
 		    &r);
 	check_setup(&r);
@@ -601,7 +604,7 @@ Test(lab, probe_write_only, .timeout = 60)
 	need_namespace();
 	struct rng g = rng_for(7);
 	int mode = (int)(between(&g, 0, 7) << 6 | between(&g, 0, 7) << 3 | between(&g, 2, 3));
-	check_probe(mode, true);
+	check_probe(mode, true, NULL);
 }
 
 /* A queue others may read (and maybe write): still only its owner may change or remove it. */
@@ -610,7 +613,7 @@ Test(lab, probe_readable_not_removable, .timeout = 60)
 	need_namespace();
 	struct rng g = rng_for(8);
 	int mode = (int)(between(&g, 4, 7) << 6 | between(&g, 0, 7) << 3 | between(&g, 4, 7));
-	check_probe(mode, true);
+	check_probe(mode, true, NULL);
 }
 
 /* The owner gets the owner's bits, even when the others' allow more; set and remove work. */
@@ -620,7 +623,11 @@ Test(lab, probe_owner_bits, .timeout = 60)
 	static const int owner_bits[] = {0, 2, 4};
 	struct rng g = rng_for(9);
 	int mode = owner_bits[between(&g, 0, 2)] << 6 | 066;
-	check_probe(mode, false);
+	/* A MSGMNB of this namespace's own: set gives the queue msg_qbytes = MSGMNB read from
+	 * /proc, and raising it above MSGMNB would be refused. */
+	char msgmnb[32];
+	snprintf(msgmnb, sizeof msgmnb, "msgmnb=%ld", between(&g, 1024, 16000));
+	check_probe(mode, false, msgmnb);
 }
 
 /* ---- wait ---- */
@@ -660,16 +667,24 @@ static void run_scenario(const char *steps, struct scenario *s)
 		  s->r.err);
 }
 
-/* The program's own lines of stderr ("limits: ..."), for messages. */
+/* The program's own fatal line of stderr (its last "limits: ..." line, else its last line that
+ * is not the scenario's), for messages. */
 static const char *program_said(const struct scenario *s)
 {
 	static char text[256];
 	size_t n;
 	char **lines = text_lines(s->r.err, "", &n);
+	const char *best = NULL, *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(lines[i], "scenario: ", 10) || !lines[i][0])
+			continue;
+		last = lines[i];
+		if (!strncmp(lines[i], "limits: ", 8))
+			best = lines[i];
+	}
 	text[0] = '\0';
-	for (size_t i = 0; i < n && !text[0]; i++)
-		if (strncmp(lines[i], "scenario: ", 10))
-			snprintf(text, sizeof text, "; its stderr says: %.200s", lines[i]);
+	if (best || last)
+		snprintf(text, sizeof text, "; its stderr says: %.200s", best ? best : last);
 	free_lines(lines);
 	return text;
 }
@@ -885,4 +900,245 @@ Test(lab, wait_stops_on_sigterm, .timeout = 60)
 		  first_line(s.r.out, buf, sizeof buf), program_said(&s));
 	expect_exit(&s.r, 4);
 	run_free(&s.r);
+}
+
+/* ---- failures the contract does not describe, usage, sizes ---- */
+
+/* The program's last "limits: ..." line on stderr (the fatal one), or "". */
+static const char *fatal_line(const struct run_result *r)
+{
+	static char text[256];
+	size_t n;
+	char **lines = text_lines(r->err, "", &n);
+	text[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(lines[i], "limits: ", 8))
+			snprintf(text, sizeof text, "%.200s", lines[i]);
+	free_lines(lines);
+	return text;
+}
+
+/* A failure the contract does not describe: "limits: CALL: reason" on stderr, exit 1. */
+static void expect_fail_line(const struct run_result *r, const char *call, int err,
+			     const char *what)
+{
+	char want[160];
+	snprintf(want, sizeof want, "limits: %s: %s", call, strerror(err));
+	cr_assert(r->exit_code == 1 && !strcmp(fatal_line(r), want) && !r->out_len,
+		  "`%s`: %s: the contract describes no outcome for that, so the program must "
+		  "fail: \"%s\" on stderr (fail(\"%s\")), nothing on stdout, exit 1; it exited "
+		  "with status %d, stdout %s%s",
+		  short_command(r), what, want, call, r->exit_code,
+		  r->out_len ? "not empty" : "empty", stderr_note(r));
+}
+
+/* The program's calls on queues (the record also holds its exit). */
+static size_t queue_calls(const struct run_result *r)
+{
+	return count_calls(r, "msgget", 0) + count_calls(r, "msgsnd", 0) +
+	       count_calls(r, "msgrcv", 0) + count_calls(r, "msgctl", 0);
+}
+
+/* recv on an empty queue (ENOMSG) fails with status 1; bad usage exits 2 and calls nothing. */
+Test(lab, recv_other_errors, .timeout = 60)
+{
+	need_namespace();
+	struct rng g = rng_for(11);
+	struct run_result r;
+	char size[24];
+	snprintf(size, sizeof size, "%ld", between(&g, 1, 500));
+	/* LC_ALL and LANG as a shell may have them: the messages stay the C library's own. */
+	run_student(&(struct run_spec){.args = (const char *const[]){"recv", QUEUE_ID, size, NULL},
+				       .setup = "{tools}/mkqueue 0600",
+				       .env = {"LC_ALL=POSIX", "LANG=C"},
+				       .allow_failure = true},
+		    &r);
+	check_setup(&r);
+	if (r.timed_out) {
+		timeout_outcome();
+		cr_assert_fail("TIMEOUT: `%s` on an empty queue never ended: recv receives with "
+			       "IPC_NOWAIT, so that msgrcv fails with ENOMSG instead of waiting",
+			       short_command(&r));
+	}
+	expect_finished(&r);
+	const struct trace_call *c = first_msgrcv(&r);
+	cr_assert(c->ret == -1 && c->err == ENOMSG,
+		  "`%s` on an empty queue: msgrcv gave %s, expected ENOMSG (msgtyp 0, IPC_NOWAIT)",
+		  short_command(&r), c->ret >= 0 ? "a message" : errname(c->err));
+	expect_fail_line(&r, "msgrcv", ENOMSG, "msgrcv failed with ENOMSG (an empty queue)");
+	run_free(&r);
+
+	static const char *const bad[][5] = {
+	    {"recv", QUEUE_ID, NULL},
+	    {"recv", QUEUE_ID, "10", "yes", NULL},
+	    {"recv", "-1", "10", NULL},
+	    {"recv", QUEUE_ID, "1048577", NULL},
+	    {"send", QUEUE_ID, "12x", NULL},
+	    {"probe", "2147483648", NULL},
+	    {"wait", NULL},
+	    {"frobnicate", NULL},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		run_student(&(struct run_spec){.args = bad[i], .allow_failure = true}, &r);
+		expect_finished(&r);
+		cr_assert(r.exit_code == 2 && !strncmp(r.err, "usage:", 6) && !r.out_len &&
+			      queue_calls(&r) == 0,
+			  "`%s` is bad usage: the usage on stderr, nothing on stdout, no call on a "
+			  "queue, exit 2; it exited with status %d, called %zu queue functions%s",
+			  short_command(&r), r.exit_code, queue_calls(&r), stderr_note(&r));
+		run_free(&r);
+	}
+}
+
+/* send on a full queue (EAGAIN, never waiting) and EINVAL for a bad id: fail, status 1. */
+Test(lab, send_other_errors, .timeout = 60)
+{
+	need_namespace();
+	struct rng g = rng_for(12);
+	long room = between(&g, 50, 400), size = between(&g, 1, 40);
+	char sysctl[32], setup[64], number[24];
+	snprintf(sysctl, sizeof sysctl, "msgmnb=%ld", room);
+	snprintf(setup, sizeof setup, "{tools}/mkqueue 0600 1x%ld", room);
+	snprintf(number, sizeof number, "%ld", size);
+	struct run_result r;
+	run_student(
+	    &(struct run_spec){.args = (const char *const[]){"send", QUEUE_ID, number, NULL},
+			       .setup = setup,
+			       .sysctl = {sysctl},
+			       .allow_failure = true},
+	    &r);
+	check_setup(&r);
+	if (r.timed_out) {
+		timeout_outcome();
+		cr_assert_fail("TIMEOUT: `%s` on a full queue (msg_qbytes %ld, %ld bytes queued) "
+			       "never ended: it must send with IPC_NOWAIT, so that msgsnd fails "
+			       "with EAGAIN instead of waiting for room (%s)",
+			       short_command(&r), room, room, replay());
+	}
+	expect_finished(&r);
+	const struct trace_call *c = nth_call(&r, "msgsnd", 0, 0);
+	cr_assert(c && c->ret == -1 && c->err == EAGAIN,
+		  "`%s` on a full queue: msgsnd %s, expected a call with IPC_NOWAIT failing with "
+		  "EAGAIN (%s)",
+		  short_command(&r),
+		  !c		? "was never called"
+		  : c->ret == 0 ? "succeeded"
+				: errname(c->err),
+		  replay());
+	expect_fail_line(&r, "msgsnd", EAGAIN, "msgsnd failed with EAGAIN (a full queue)");
+	run_free(&r);
+
+	/* EINVAL, but not for the size: the id names no queue. */
+	run_student(&(struct run_spec){.args = (const char *const[]){"send", "7", number, NULL},
+				       .allow_failure = true},
+		    &r);
+	expect_finished(&r);
+	c = nth_call(&r, "msgsnd", 0, 0);
+	cr_assert(c && c->ret == -1 && c->err == EINVAL,
+		  "grader error: msgsnd to id 7 should have failed with EINVAL");
+	expect_fail_line(&r, "msgsnd", EINVAL,
+			 "msgsnd failed with EINVAL, but SIZE is below MSGMAX (there is no "
+			 "queue 7): only a SIZE above MSGMAX gets the \"EINVAL: ...\" line and "
+			 "status 3");
+	run_free(&r);
+}
+
+/* A message far above the default MSGMAX, into the largest buffer SIZE allows. */
+Test(lab, recv_large_message, .timeout = 60)
+{
+	need_namespace();
+	struct rng g = rng_for(13);
+	long len = between(&g, 40000, 65536), type = between(&g, 1, 9);
+	char msgmax[32], msgmnb[32], setup[64], buf[256];
+	snprintf(msgmax, sizeof msgmax, "msgmax=%d", 65536);
+	snprintf(msgmnb, sizeof msgmnb, "msgmnb=%d", 65536);
+	snprintf(setup, sizeof setup, "{tools}/mkqueue 0600 %ldx%ld", type, len);
+	struct run_result r;
+	run_student(
+	    &(struct run_spec){.args = (const char *const[]){"recv", QUEUE_ID, "1048576", NULL},
+			       .setup = setup,
+			       .sysctl = {msgmax, msgmnb}},
+	    &r);
+	check_setup(&r);
+	const struct trace_call *c = first_msgrcv(&r);
+	cr_assert(c->msgsz == 1048576,
+		  "`%s`: msgrcv's msgsz was %ld; the buffer is SIZE = 1048576 bytes of mtext, "
+		  "whatever the default MSGMAX (%s)",
+		  short_command(&r), c->msgsz, replay());
+	char *text = pattern(len);
+	size_t size = (size_t)len + 64;
+	char *expected = malloc(size);
+	cr_assert(expected, "grader error: out of memory");
+	snprintf(expected, size, "received %ld bytes, type %ld: %s\n", len, type, text);
+	cr_assert(same_output(&r, expected),
+		  "`%s` (MSGMAX raised to 65536): the first message has %ld bytes; stdout must "
+		  "be \"received %ld bytes, type %ld: abc...\" with all %ld bytes; it began "
+		  "with %s (%s)%s",
+		  short_command(&r), len, len, type, len, first_line(r.out, buf, 80), replay(),
+		  stderr_note(&r));
+	expect_exit(&r, 0);
+	free(expected);
+	free(text);
+	run_free(&r);
+}
+
+/* wait's buffer holds 8192 bytes: a message of exactly that size comes whole. */
+Test(lab, wait_large_message, .timeout = 60)
+{
+	struct rng g = rng_for(14);
+	long type = between(&g, 1, 9);
+	char steps[64];
+	snprintf(steps, sizeof steps, "send:%ld:8192", type);
+	struct scenario s;
+	run_scenario(steps, &s);
+	const char *what[] = {"the message"};
+	expect_all_steps(&s, 1, what);
+	expect_finished(&s.r);
+	const struct trace_call *c = nth_call(&s.r, "msgrcv", s.pid, 0);
+	cr_assert(c, "`limits wait` never called msgrcv");
+	char *text = pattern(8192), *expected = malloc(8300), buf[256];
+	cr_assert(expected, "grader error: out of memory");
+	snprintf(expected, 8300, "received 8192 bytes, type %ld: %s\n", type, text);
+	cr_assert(same_output(&s.r, expected),
+		  "`limits wait` was sent a message of 8192 bytes (the default MSGMAX): its "
+		  "msgrcv (msgsz %ld) gave %s and stdout began with %s; the buffer holds 8192 "
+		  "bytes of mtext, so the message comes whole: \"received 8192 bytes, type %ld: "
+		  "abc...\"%s",
+		  c->msgsz, c->ret >= 0 ? "the message" : errname(c->err),
+		  first_line(s.r.out, buf, 80), type, program_said(&s));
+	expect_exit(&s.r, 0);
+	free(expected);
+	free(text);
+	run_free(&s.r);
+}
+
+/* wait on an id that names no queue: EINVAL is not EIDRM: fail, status 1, no retry. */
+Test(lab, wait_bad_id, .timeout = 60)
+{
+	need_namespace();
+	struct run_result r;
+	run_student(&(struct run_spec){.args = (const char *const[]){"wait", "7", NULL},
+				       .allow_failure = true},
+		    &r);
+	size_t n = count_calls(&r, "msgrcv", 0);
+	if (r.timed_out) {
+		timeout_outcome();
+		cr_assert_fail("TIMEOUT: `%s` (no queue has id 7) never ended: it called msgrcv "
+			       "%zu times; EINVAL will not go away, fail at once",
+			       short_command(&r), n);
+	}
+	expect_finished(&r);
+	const struct trace_call *c = nth_call(&r, "msgrcv", 0, 0);
+	cr_assert(c && c->ret == -1 && c->err == EINVAL,
+		  "`%s` (no queue has id 7): msgrcv %s, expected EINVAL", short_command(&r),
+		  c ? errname(c->err) : "was never called");
+	cr_assert(n == 1,
+		  "`%s`: msgrcv failed with EINVAL and the program called it again (%zu "
+		  "calls): only EINTR is a reason to retry",
+		  short_command(&r), n);
+	expect_fail_line(&r, "msgrcv", EINVAL,
+			 "msgrcv failed with EINVAL (there is no queue 7), which is not EIDRM: "
+			 "\"queue removed\" and status 3 are for a queue removed while wait "
+			 "waited");
+	run_free(&r);
 }

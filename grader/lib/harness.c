@@ -22,6 +22,8 @@
 #define DEFAULT_FLOOR_MS     1000
 #define TIMEOUT_FACTOR	     20
 #define MAX_ARGS	     256
+/* The exit status of a process of the sanitized build that hit a memory error. */
+#define SANITIZER_EXIT_STR "86"
 /* Where the sandbox shows the programs and the lab's tools (bound there, read-only). */
 #define SANDBOX_BIN   "/sandbox/bin"
 #define SANDBOX_TOOLS "/sandbox/tools"
@@ -33,6 +35,24 @@ static const char *need_env(const char *name)
 		cr_assert_fail("grader error: %s is not set (run the grader through make grade)",
 			       name);
 	return v;
+}
+
+/*
+ * How much longer than calibrated a run may take: MSGLAB_TIMEOUT_SCALE, which the driver sets
+ * from how much slower the machine is now than when the reference was timed (a loaded machine
+ * at a deadline), and raises for the sanitized build (MSGLAB_SANITIZED), which is slower.
+ */
+static double timeout_scale(void)
+{
+	const char *env = getenv("MSGLAB_TIMEOUT_SCALE");
+	double scale = env && *env ? atof(env) : 1;
+	return scale >= 1 && scale <= 100 ? scale : 1;
+}
+
+static bool sanitized(void)
+{
+	const char *env = getenv("MSGLAB_SANITIZED");
+	return env && !strcmp(env, "1");
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -320,6 +340,95 @@ static char *visible_nuls(char *buf, size_t *len)
 }
 
 /* The call record, from strace's output; a grader tool's own calls dropped if asked. */
+static int by_time(const void *a, const void *b)
+{
+	const struct trace_call *x = *(const struct trace_call *const *)a;
+	const struct trace_call *y = *(const struct trace_call *const *)b;
+	return (x->t_us > y->t_us) - (x->t_us < y->t_us);
+}
+
+static const char *errno_name(int err)
+{
+	const char *name = err ? strerrorname_np(err) : NULL;
+	return name ? name : "?";
+}
+
+/* One call of the record as a student reads it. */
+static void print_call(FILE *f, const struct trace_call *c, long long t0)
+{
+	fprintf(f, "%+9.3f ms  pid %-3d %-6s", (double)(c->t_us - t0) / 1000, c->pid, c->call);
+	if (!strcmp(c->call, "exit")) {
+		fprintf(f, " status %ld\n", c->ret);
+		return;
+	}
+	if (!strncmp(c->call, "msg", 3) && strcmp(c->call, "msgget") != 0)
+		fprintf(f, " msqid=%d", c->msqid);
+	if (!strcmp(c->call, "msgget"))
+		fprintf(f, " key=0x%08x flags=0%o", c->key, (unsigned)c->flags);
+	if (!strcmp(c->call, "msgsnd") || !strcmp(c->call, "msgrcv"))
+		fprintf(f, " msgsz=%ld flags=0x%x", c->msgsz, (unsigned)c->flags);
+	if (!strcmp(c->call, "msgrcv"))
+		fprintf(f, " msgtyp=%ld", c->msgtyp);
+	if (!strcmp(c->call, "msgctl"))
+		fprintf(f, " cmd=%d", c->cmd);
+	if (c->has_mtype && (c->ret >= 0 || !strcmp(c->call, "msgsnd")))
+		fprintf(f, " mtype=%ld", c->mtype);
+	if (c->ret < 0)
+		fprintf(f, " = -1 %s", errno_name(c->err));
+	else
+		fprintf(f, " = %ld", c->ret);
+	if (c->shown) {
+		char *bytes = show_bytes(c->data, c->shown);
+		fprintf(f, "  %s%s", bytes, (long)c->shown < c->datalen ? " ..." : "");
+		free(bytes);
+	}
+	fputc('\n', f);
+}
+
+/*
+ * LABEL.trace in the transcript: the record in time order, one line per call, errno by name,
+ * a run of the same failing call folded into one line with its count.
+ */
+static void keep_calls(const struct run_result *r)
+{
+	if (!r->ncalls)
+		return;
+	const struct trace_call **order = xrealloc(NULL, r->ncalls * sizeof *order);
+	for (size_t i = 0; i < r->ncalls; i++)
+		order[i] = &r->calls[i];
+	qsort(order, r->ncalls, sizeof *order, by_time);
+	char *text;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+	if (!f)
+		cr_assert_fail("grader error: out of memory");
+	fprintf(f, "# time since the first call, pid, call, arguments = result; bytes sent or "
+		   "received\n");
+	for (size_t i = 0; i < r->ncalls;) {
+		const struct trace_call *c = order[i];
+		size_t same = 1;
+		while (c->ret < 0 && i + same < r->ncalls) {
+			const struct trace_call *d = order[i + same];
+			if (d->pid != c->pid || strcmp(d->call, c->call) || d->err != c->err ||
+			    d->ret >= 0)
+				break;
+			same++;
+		}
+		print_call(f, c, order[0]->t_us);
+		if (same > 2)
+			fprintf(f, "           ... the same call failed %zu more times with %s\n",
+				same - 1, errno_name(c->err));
+		i += same > 2 ? same : 1;
+	}
+	if (fclose(f) != 0)
+		cr_assert_fail("grader error: out of memory");
+	char name[48];
+	snprintf(name, sizeof name, "%s.trace", r->label);
+	keep_file(name, text, size);
+	free(text);
+	free(order);
+}
+
 static void read_record(const char *path, const struct run_spec *spec, struct run_result *r)
 {
 	size_t len;
@@ -349,7 +458,7 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	snprintf(in_path, sizeof in_path, "%s/%s.stdin", dir, label);
 	snprintf(out_path, sizeof out_path, "%s/%s.stdout", dir, label);
 	snprintf(err_path, sizeof err_path, "%s/%s.stderr", dir, label);
-	snprintf(trace_path, sizeof trace_path, "%s/%s.trace", dir, label);
+	snprintf(trace_path, sizeof trace_path, "%s/%s.strace", dir, label);
 	snprintf(rep_path, sizeof rep_path, "%s/%s.sandbox", dir, label);
 	if (spec->input)
 		write_whole(in_path, spec->input, strlen(spec->input));
@@ -379,6 +488,19 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	for (int i = 0; i < 4 && spec->env[i]; i++) {
 		argv[n++] = "-e";
 		argv[n++] = spec->env[i];
+	}
+	if (sanitized() && strcmp(label, "reference") != 0) {
+		/* AddressSanitizer reserves terabytes of address space: the tree's memory limit
+		 * (a cgroup) stays, the per-process one goes. A memory error ends the process
+		 * with SANITIZER_EXIT, which the call record shows however stderr was handled. */
+		argv[n++] = "-m";
+		argv[n++] = "0";
+		argv[n++] = "-e";
+		argv[n++] = "ASAN_OPTIONS=detect_leaks=0:exitcode=" SANITIZER_EXIT_STR
+			    ":allocator_may_return_null=1:detect_stack_use_after_return=0";
+		argv[n++] = "-e";
+		argv[n++] =
+		    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=" SANITIZER_EXIT_STR;
 	}
 	for (int i = 0; i < 4 && spec->sysctl[i]; i++) {
 		argv[n++] = "-s";
@@ -474,15 +596,25 @@ static char *shown_command(const struct run_spec *spec, const char *label)
 	FILE *cmd = open_memstream(&text, &size);
 	if (!cmd)
 		cr_assert_fail("grader error: out of memory");
-	if (spec->make_file)
+	bool sandboxed = inv.setup || spec->sysctl[0] || spec->other_user;
+	/* In the sandbox the working folder starts empty: msglab-run makes the file there. */
+	if (spec->make_file && !sandboxed)
 		fprintf(cmd, "touch %s && ", spec->make_file);
-	for (int i = 0; i < 4 && spec->env[i]; i++) {
+	for (int i = 0; i < 4 && spec->env[i] && !sandboxed; i++) {
 		quote(cmd, spec->env[i]);
 		fputc(' ', cmd);
 	}
-	bool sandboxed = inv.setup || spec->sysctl[0] || spec->other_user;
 	if (sandboxed) {
+		/* msglab-run gives the program a fixed environment: what the test adds goes by -e. */
 		fputs(need_env("MSGLAB_RUN"), cmd);
+		if (spec->make_file) {
+			fputs(" -f", cmd);
+			quote(cmd, spec->make_file);
+		}
+		for (int i = 0; i < 4 && spec->env[i]; i++) {
+			fputs(" -e", cmd);
+			quote(cmd, spec->env[i]);
+		}
 		for (int i = 0; i < 4 && spec->sysctl[i]; i++)
 			fprintf(cmd, " -s %s", spec->sysctl[i]);
 		if (inv.setup) {
@@ -573,9 +705,9 @@ static double calibrated_timeout(const struct run_spec *spec, const char *label)
 	double floor_ms = floor_env && *floor_env ? atof(floor_env) : DEFAULT_FLOOR_MS;
 	const char *ref = getenv("MSGLAB_REFERENCE");
 	if (!ref || !*ref)
-		return floor_ms;
+		return floor_ms * timeout_scale();
 	double t = reference_ms(spec, label) * TIMEOUT_FACTOR;
-	return t > floor_ms ? t : floor_ms;
+	return (t > floor_ms ? t : floor_ms) * timeout_scale();
 }
 
 static void describe_procs(const struct run_result *r, char *out, size_t size)
@@ -594,6 +726,71 @@ static void describe_procs(const struct run_result *r, char *out, size_t size)
 	}
 }
 
+/* Why a call keeps failing, in a few words, for the errors a loop repeats. */
+static const char *repeated_error_note(const char *call, int err)
+{
+	if (err == E2BIG)
+		return ": the message is longer than msgsz, so your buffer is smaller than the "
+		       "message "
+		       "(MSG_NOERROR would truncate it)";
+	if (err == EINVAL && !strcmp(call, "msgsnd"))
+		return ": mtype must be > 0, msgsz at most MSGMAX, and the queue id valid";
+	if (err == EIDRM || err == EINVAL)
+		return ": the queue is gone (removed) or the id is wrong; stop using it";
+	if (err == ENOMSG)
+		return ": nothing to receive (IPC_NOWAIT), and the loop retried at once";
+	if (err == EAGAIN)
+		return ": the queue is full (IPC_NOWAIT), and the loop retried at once";
+	if (err == EINTR)
+		return ": a signal interrupted the call";
+	return "";
+}
+
+/*
+ * What the processes of a timed-out run did, beyond where they were blocked: the call that
+ * failed most often (a loop retrying an error), and how each process that ended did so.
+ */
+static void describe_run(const struct run_result *r, char *out, size_t size)
+{
+	/* Failing calls counted by (pid, call, errno), in one pass: a record can hold a
+	 * loop's hundreds of thousands of retries. */
+	struct {
+		const struct trace_call *c;
+		size_t count;
+	} seen[16];
+	size_t kinds = 0, n = 0, best = 0;
+	const struct trace_call *worst = NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < r->ncalls; i++) {
+		const struct trace_call *c = &r->calls[i];
+		if (c->ret >= 0 || !strcmp(c->call, "exit"))
+			continue;
+		size_t k = 0;
+		while (k < kinds && (seen[k].c->pid != c->pid || seen[k].c->err != c->err ||
+				     strcmp(seen[k].c->call, c->call)))
+			k++;
+		if (k == kinds) {
+			if (kinds == sizeof seen / sizeof seen[0])
+				continue;
+			seen[kinds].c = c;
+			seen[kinds++].count = 0;
+		}
+		if (++seen[k].count > best)
+			best = seen[k].count, worst = c;
+	}
+	if (worst && best >= 20)
+		n += (size_t)snprintf(out, size, "\n    pid %d: %s failed %zu times with %s%s",
+				      worst->pid, worst->call, best, errno_name(worst->err),
+				      repeated_error_note(worst->call, worst->err));
+	for (size_t i = 0; i < r->ncalls && n + 100 < size; i++) {
+		const struct trace_call *c = &r->calls[i];
+		if (!strcmp(c->call, "exit") && c->pid != r->main_pid)
+			n += (size_t)snprintf(out + n, size - n,
+					      "\n    pid %d had exited with status %ld%s", c->pid,
+					      c->ret, c->ret ? " (see its stderr)" : "");
+	}
+}
+
 void mark_outcome(const char *outcome, const char *why)
 {
 	char text[600];
@@ -605,6 +802,26 @@ void skip_test(const char *why)
 {
 	mark_outcome("SKIP", why);
 	cr_skip_test("%s", why);
+}
+
+/* For the memory_safety test (the driver reads LABEL.sanitizer): the processes of the
+ * sanitized build that ended with the sanitizer's status, as the call record shows them. */
+static void note_sanitizer_exits(const struct run_result *r)
+{
+	char text[1024];
+	size_t n = 0;
+	for (size_t i = 0; i < r->ncalls && n + 100 < sizeof text; i++) {
+		const struct trace_call *c = &r->calls[i];
+		if (!strcmp(c->call, "exit") && c->ret == atoi(SANITIZER_EXIT_STR))
+			n += (size_t)snprintf(text + n, sizeof text - n,
+					      "pid %d ended with the sanitizer's status %ld\n",
+					      c->pid, c->ret);
+	}
+	if (n) {
+		char name[48];
+		snprintf(name, sizeof name, "%s.sanitizer", r->label);
+		keep_file(name, text, n);
+	}
 }
 
 void run_student(const struct run_spec *spec, struct run_result *r)
@@ -623,6 +840,9 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 	resolve(spec, SUBMISSION, &inv);
 	sandbox(&inv, spec, timeout_ms, transcript_dir(), label, r);
 	free_invocation(&inv);
+	keep_calls(r);
+	if (sanitized())
+		note_sanitizer_exits(r);
 	r->command = shown_command(spec, label);
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
@@ -641,11 +861,19 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 
 const char *stderr_note(const struct run_result *r)
 {
+	/* The last line: the one a program prints as it dies ("msgpair: msgsnd: ..."). */
 	static char note[256];
-	int first = (int)strcspn(r->err, "\n");
-	if (first == 0)
+	size_t end = r->err_len;
+	while (end > 0 && (r->err[end - 1] == '\n' || r->err[end - 1] == ' '))
+		end--;
+	size_t start = end;
+	while (start > 0 && r->err[start - 1] != '\n')
+		start--;
+	int len = (int)(end - start);
+	if (len == 0)
 		return "";
-	snprintf(note, sizeof note, "; its stderr says: %.*s", first > 200 ? 200 : first, r->err);
+	snprintf(note, sizeof note, "; its stderr %s: %.*s", start ? "ends with" : "says",
+		 len > 200 ? 200 : len, r->err + start);
 	return note;
 }
 
@@ -654,14 +882,16 @@ void expect_finished(const struct run_result *r)
 	/* What the program said last is often why it hung: a child that died on an error. */
 	const char *said = stderr_note(r);
 	if (r->timed_out) {
-		char procs[2048];
+		char procs[2048], run[1024];
 		describe_procs(r, procs, sizeof procs);
+		describe_run(r, run, sizeof run);
 		mark_outcome("TIMEOUT", NULL);
 		cr_assert_fail(
 		    "TIMEOUT: `%s` did not finish within %.1f s (%dx the reference solution's "
-		    "time, at least %.1f s)%s. When time ran out:%s",
+		    "time, at least %.1f s)%s. When time ran out:%s%s",
 		    short_command(r), r->timeout_ms / 1000, TIMEOUT_FACTOR,
-		    DEFAULT_FLOOR_MS / 1000.0, said, r->nprocs ? procs : " no process was left?");
+		    DEFAULT_FLOOR_MS / 1000.0, said, r->nprocs ? procs : " no process was left?",
+		    run);
 	}
 	if (r->signaled) {
 		mark_outcome("CRASH", NULL);

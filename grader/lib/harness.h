@@ -14,6 +14,14 @@
  *   MSGLAB_RESULTS    where each test keeps its transcript (one folder per test)
  *   MSGLAB_REPORT     where the JSON report of the whole run goes
  *   MSGLAB_SEED       seed for randomised cases (else one is chosen and shown)
+ *   MSGLAB_TIMEOUT_SCALE  calibrated timeouts times this (>= 1): how much slower the machine
+ *                     is now than when the reference was timed, and more for MSGLAB_SANITIZED
+ *   MSGLAB_SANITIZED  1: the programs are the AddressSanitizer + UBSan build (memory_safety);
+ *                     no per-process address-space limit, a memory error ends a process with
+ *                     status 86 and LABEL.sanitizer notes it
+ * Each run keeps in the test's transcript: LABEL.command, .stdout, .stderr, .sandbox, .strace
+ * (strace's own record) and .trace (that record read: in time order, errno by name, repeated
+ * failures folded).
  */
 #ifndef MSGLAB_HARNESS_H
 #define MSGLAB_HARNESS_H

@@ -62,6 +62,7 @@ Test(harness, timeout_kills_the_whole_tree, .timeout = 30)
 	tag(t, sizeof t, "hang");
 	const char *args[] = {"hang", t, NULL};
 	struct run_result r;
+	cr_assert(setenv("MSGLAB_TIMEOUT_FLOOR_MS", "1000", 1) == 0, "setenv failed");
 	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
 	cr_assert(r.timed_out, "the hanging program was not reported as timed out");
 	cr_expect_eq(r.nprocs, 3, "expected the 3 hanging processes in the report, got %d",
@@ -284,8 +285,31 @@ Test(fallback, timeout_still_kills, .timeout = 30)
 	tag(t, sizeof t, "fallback-hang");
 	const char *args[] = {"hang", t, NULL};
 	struct run_result r;
+	cr_assert(setenv("MSGLAB_TIMEOUT_FLOOR_MS", "1000", 1) == 0, "setenv failed");
 	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
 	cr_expect(r.timed_out);
 	cr_expect_eq(survivors(t), 0, "processes of the hanging program survived in fallback mode");
+	run_free(&r);
+}
+
+/* A loaded machine (the driver's MSGLAB_TIMEOUT_SCALE) lengthens a run's timeout, and a
+ * sanitized build's more, so that neither turns a correct program into a TIMEOUT. */
+Test(harness, timeout_follows_the_load_scale, .timeout = 30)
+{
+	const char *args[] = {"echo", NULL};
+	struct run_result r;
+	cr_assert(setenv("MSGLAB_TIMEOUT_FLOOR_MS", "1000", 1) == 0 &&
+		      setenv("MSGLAB_TIMEOUT_SCALE", "2.5", 1) == 0,
+		  "setenv failed");
+	run_student(&(struct run_spec){.args = args}, &r);
+	cr_expect(r.timeout_ms > 2499 && r.timeout_ms < 2501,
+		  "with the floor 1 s and the load scale 2.5, the timeout was %.0f ms, not 2500",
+		  r.timeout_ms);
+	run_free(&r);
+	cr_assert(setenv("MSGLAB_TIMEOUT_SCALE", "1000", 1) == 0, "setenv failed");
+	run_student(&(struct run_spec){.args = args}, &r);
+	cr_expect(r.timeout_ms > 999 && r.timeout_ms < 1001,
+		  "an absurd load scale (1000) must be ignored; the timeout was %.0f ms",
+		  r.timeout_ms);
 	run_free(&r);
 }

@@ -498,6 +498,8 @@ class Battery:
         env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
                "HOME": BATTERY + "/user/home" if self.args.user else os.path.expanduser("~"),
                "LANG": "C.UTF-8", "HOSTILE_RUN": job["tag"]}
+        if os.environ.get("MSGLAB_MEMORY_PASS"):  # run.py: only the root battery runs it
+            env["MSGLAB_MEMORY_PASS"] = os.environ["MSGLAB_MEMORY_PASS"]
         limit = job["expect"].get("time_limit_s", DEFAULT_TIME_LIMIT_S)
         real_out = self.real(out)
         with open(os.path.join(real_out, "stdout"), "wb") as so, \

@@ -6,6 +6,10 @@
  *
  *   MS:send:TYPE:TEXT  MS milliseconds after the start, send one message (IPC_NOWAIT)
  *   MS:rm              MS milliseconds after the start, remove the queue
+ *   MS:received        from MS milliseconds after the start, wait until the queue holds no
+ *                      message (the program under test has received what was there), then
+ *                      start the clock again: the following actions are timed from that
+ *                      moment, an event of the program's own, whatever the load
  *
  * The start is when later started or, with -w NAME, when a process named NAME (the program
  * under test, which runs after the set-up) is first seen: the times are then the program's own,
@@ -35,14 +39,17 @@ struct message {
 	char mtext[TEXT_MAX];
 };
 
+enum what { SEND, REMOVE, RECEIVED };
+
 struct action {
 	long at_ms;
-	int remove; /* else send */
+	enum what what;
 	long type;
 	const char *text;
 };
 
-static const char usage[] = "usage: later [-w NAME] KEYFILE MS:send:TYPE:TEXT|MS:rm...\n";
+static const char usage[] =
+    "usage: later [-w NAME] KEYFILE MS:send:TYPE:TEXT|MS:rm|MS:received...\n";
 
 _Noreturn static void fail(const char *what)
 {
@@ -64,7 +71,11 @@ static void parse(const char *arg, struct action *a)
 	if (errno || end == arg || a->at_ms < 0 || *end != ':')
 		bad_usage(arg);
 	if (!strcmp(end + 1, "rm")) {
-		a->remove = 1;
+		a->what = REMOVE;
+		return;
+	}
+	if (!strcmp(end + 1, "received")) {
+		a->what = RECEIVED;
 		return;
 	}
 	if (strncmp(end + 1, "send:", 5))
@@ -73,7 +84,7 @@ static void parse(const char *arg, struct action *a)
 	a->type = strtol(type, &end, 10);
 	if (end == type || a->type <= 0 || *end != ':' || strlen(end + 1) > TEXT_MAX)
 		bad_usage(arg);
-	a->remove = 0;
+	a->what = SEND;
 	a->text = end + 1;
 }
 
@@ -93,6 +104,19 @@ static void sleep_until(const struct timespec *start, long ms)
 	if (rc) {
 		errno = rc;
 		fail("clock_nanosleep");
+	}
+}
+
+/* Wait until the queue is empty: its messages have been received. */
+static void wait_until_empty(int msqid)
+{
+	for (;;) {
+		struct msqid_ds ds;
+		if (msgctl(msqid, IPC_STAT, &ds) == -1)
+			fail("msgctl(IPC_STAT)");
+		if (ds.msg_qnum == 0)
+			return;
+		usleep(500);
 	}
 }
 
@@ -165,7 +189,13 @@ int main(int argc, char **argv)
 	static struct message msg;
 	for (int i = 0; i < n; i++) {
 		sleep_until(&start, actions[i].at_ms);
-		if (actions[i].remove) {
+		if (actions[i].what == RECEIVED) {
+			wait_until_empty(msqid);
+			if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)
+				fail("clock_gettime");
+			continue;
+		}
+		if (actions[i].what == REMOVE) {
 			if (msgctl(msqid, IPC_RMID, NULL) == -1)
 				fail("msgctl(IPC_RMID)");
 			continue;

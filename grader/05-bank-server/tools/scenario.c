@@ -6,12 +6,14 @@
  *   WORD key=value key="text with C escapes" ...
  *
  * It waits for conditions instead of sleeping: a process blocked in msgrcv (/proc/PID/syscall),
- * stopped (/proc/PID/stat), ended (waitpid), a line on the server's stdout. A wait that should
- * end at once for a correct program gives up after PATIENCE_MS (a wave of clients: when none
- * has ended for that long) and says so. Once one wait has given up, the program is known to be
- * failing and later waits are cut to WRAP_UP_MS, so that the tool still reports before the
- * sandbox's timeout (at least 1 s) kills it; a correct program, however slow the machine, is
- * never cut short.
+ * stopped (/proc/PID/stat), ended (waitpid), a line on the server's stdout. A wait gives up only
+ * once everything it started has been asleep (no process of ours running, runnable, or held by
+ * the tracer) for PATIENCE_MS on end: then nothing is going to happen. A slow or loaded machine
+ * keeps its processes runnable, never asleep, so it only makes the waits longer. A program that
+ * keeps running without getting anywhere (a loop of failing calls) is given up on at the latest
+ * at a share of the run's timeout (MSGLAB_TIMEOUT_MS, calibrated against the reference). Once
+ * one wait has given up, the program is known to be failing and later waits are cut to
+ * WRAP_UP_MS, so that the tool still reports before the sandbox's timeout kills it.
  *
  *   scenario BIN crowd SEED       two waves of CROWD clients at once against the server
  *   scenario BIN replies SEED     the tool asks the server in turn, valid and invalid requests
@@ -21,14 +23,18 @@
  *   scenario BIN fullqueue        replies that cannot fit: the server must drop them
  *   scenario BIN fake SEED        a fake server (the tool) answers bank-client runs
  *   scenario BIN gone SEED        a fake server that removes its queue while the client waits
+ *   scenario BIN gonesend SEED    the same while the client is blocked sending (a full queue)
+ *   scenario BIN removed          the server's queue removed under it while it waits
  *   scenario stale                (as a setup) leave a queue for the key, as a dead server would
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,14 +46,14 @@
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include "bank_wire.h"
 
-#define PATIENCE_MS 500 /* what a correct program needs at most for one step, with margin */
+#define PATIENCE_MS 500 /* all our processes asleep this long: nothing more will happen */
 #define WRAP_UP_MS  100 /* for each wait once one has given up */
+#define QUIET_EVERY 4	/* ms between two looks at our processes' states */
 #define CROWD	    24	/* clients at once */
 #define DYING	    40	/* clients that exit before their reply */
 #define SMALL_QUEUE (10 * BANK_REPLY_SIZE)
@@ -66,6 +72,9 @@ static const char *bin;
 static bool gave_up; /* a wait has timed out: the program under test is failing */
 static key_t bank_key;
 static struct child server;
+static pid_t paused_pid;	   /* stopped by us (SIGSTOP): its stillness is not news */
+static atomic_bool gate_pending;   /* a gated client waits for our helper thread to open it */
+static long long hard_deadline_ms; /* give up on any wait after this (a share of the timeout) */
 
 /* The files the children wrote, removed at the end: the tool also runs in a student's folder. */
 static char made[128][48];
@@ -91,12 +100,6 @@ static void sleep_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-/* How long to wait for something a correct program does at once. */
-static long patience(long ms)
-{
-	return gave_up && ms > WRAP_UP_MS ? WRAP_UP_MS : ms;
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
@@ -307,6 +310,7 @@ static void *open_gate_when_waiting(void *arg)
 	for (int waited = 0; waited < 2000 && syscall_of(getpid()) != SYS_msgrcv; waited++)
 		sleep_ms(1);
 	close(gate_write);
+	atomic_store(&gate_pending, false);
 	return NULL;
 }
 
@@ -316,6 +320,7 @@ static pthread_t gate_thread;
 static void spawn_gated(struct child *c, const char *name, const char *program, char *const argv[])
 {
 	open_gate();
+	atomic_store(&gate_pending, true);
 	spawn(c, name, program, argv);
 	close(gate_read);
 	sigset_t all, old;
@@ -349,11 +354,107 @@ static bool ended(struct child *c)
 	return c->ended;
 }
 
+/* ---- patience: anchored to what our processes do, not to the clock ---- */
+
+/* The parent pid and state letter of pid, from /proc/PID/stat; false if it is gone. */
+static bool ppid_state(pid_t pid, pid_t *ppid, char *state)
+{
+	char path[64], text[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (slurp(path, text, sizeof text) == 0)
+		return false;
+	const char *close_paren = strrchr(text, ')');
+	int parent;
+	if (!close_paren || sscanf(close_paren + 1, " %c %d", state, &parent) != 2)
+		return false;
+	*ppid = parent;
+	return true;
+}
+
+/* The CPU time pid has had, in ns (/proc/PID/schedstat), or 0. */
+static unsigned long long cpu_ns(pid_t pid)
+{
+	char path[64], text[128];
+	snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+	if (slurp(path, text, sizeof text) == 0)
+		return 0;
+	return strtoull(text, NULL, 10);
+}
+
+/*
+ * Has nothing we started moved since the last look? Every process of ours asleep (running or
+ * runnable, R, in uninterruptible sleep, D, or held by the tracer at a call, t, means something
+ * is still going on, however slowly), and none of them has had any CPU time, ended or been
+ * born since the last look: so a look that comes late (we too wait for a CPU) misses nothing.
+ * Only our own children count (the tracer and the sandbox's supervisor are not ours, and in
+ * fallback mode /proc is the host's). Looked at every QUIET_EVERY ms at most.
+ */
+static bool quiet(void)
+{
+	static long long looked;
+	static bool last;
+	static unsigned long long last_sum;
+	long long now = now_ms();
+	if (looked && now - looked < QUIET_EVERY)
+		return last;
+	looked = now;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return last = !atomic_load(&gate_pending);
+	pid_t self = getpid();
+	bool all_asleep = !atomic_load(&gate_pending);
+	unsigned long long sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10), ppid;
+		char state;
+		if (pid == self || pid == paused_pid || !ppid_state(pid, &ppid, &state) ||
+		    ppid != self)
+			continue;
+		all_asleep &= state != 'R' && state != 'D' && state != 't' && state != 'W';
+		sum += cpu_ns(pid) * 31 + (unsigned long long)pid;
+	}
+	closedir(d);
+	last = all_asleep && sum == last_sum;
+	last_sum = sum;
+	return last;
+}
+
+/* One wait's patience: it runs out after ms during which all our processes were asleep, or at
+ * the hard deadline; once the program is known to fail (gave_up), after WRAP_UP_MS at most. */
+struct patience {
+	long long started, quiet_since;
+	long ms;
+};
+
+static struct patience patience_from(long ms)
+{
+	long long now = now_ms();
+	return (struct patience){now, -1, ms};
+}
+
+static bool run_out(struct patience *p)
+{
+	long long now = now_ms();
+	if (now > hard_deadline_ms)
+		return true;
+	if (gave_up)
+		return now - p->started > (p->ms < WRAP_UP_MS ? p->ms : WRAP_UP_MS);
+	/* From the first look that found everything still, after one that did not. */
+	if (!quiet())
+		p->quiet_since = -1;
+	else if (p->quiet_since < 0)
+		p->quiet_since = now;
+	return p->quiet_since >= 0 && now - p->quiet_since > p->ms;
+}
+
 static bool wait_ended(struct child *c, long ms)
 {
-	long long deadline = now_ms() + patience(ms);
+	struct patience p = patience_from(ms);
 	while (!ended(c)) {
-		if (now_ms() > deadline) {
+		if (run_out(&p)) {
 			gave_up = true;
 			return false;
 		}
@@ -365,13 +466,13 @@ static bool wait_ended(struct child *c, long ms)
 /* Wait until c sleeps in system call nr. False if it ended first or the time ran out. */
 static bool wait_blocked(struct child *c, long nr, long ms)
 {
-	long long deadline = now_ms() + patience(ms);
+	struct patience p = patience_from(ms);
 	for (;;) {
 		if (ended(c))
 			return false;
 		if (syscall_of(c->pid) == nr)
 			return true;
-		if (now_ms() > deadline) {
+		if (run_out(&p)) {
 			gave_up = true;
 			return false;
 		}
@@ -393,9 +494,9 @@ static bool is_stopped(pid_t pid)
 
 static bool wait_stopped(struct child *c, long ms)
 {
-	long long deadline = now_ms() + patience(ms);
+	struct patience p = patience_from(ms);
 	while (!ended(c) && !is_stopped(c->pid)) {
-		if (now_ms() > deadline) {
+		if (run_out(&p)) {
 			gave_up = true;
 			return false;
 		}
@@ -445,7 +546,11 @@ static bool start_server(const char *name)
 	add("server name=%s pid=%d", name, (int)server.pid);
 	emit();
 	if (wait_blocked(&server, SYS_msgrcv, PATIENCE_MS)) {
+		/* What it has printed by now, while it waits: stdout must be line-buffered. */
+		char text[MAX_TEXT];
+		size_t n = slurp(server.out, text, sizeof text);
 		add("ready pid=%d", (int)server.pid);
+		add_text("out", text, n);
 		emit();
 		return true;
 	}
@@ -460,20 +565,6 @@ static bool start_server(const char *name)
 static int server_queue(void)
 {
 	return msgget(bank_key, 0);
-}
-
-/* What the server's queue shows of the messages moving through it: changes while a crowd is
- * served, however slowly (a loaded machine, every call traced), and stops when it hangs. */
-static unsigned long long queue_activity(void)
-{
-	struct msqid_ds ds;
-	int q = server_queue();
-	if (q == -1 || msgctl(q, IPC_STAT, &ds) == -1)
-		return 0;
-	return (unsigned long long)ds.msg_qnum * 1000003ULL ^
-	       (unsigned long long)ds.msg_lspid << 20 ^ (unsigned long long)ds.msg_lrpid << 40 ^
-	       (unsigned long long)ds.msg_rtime ^ (unsigned long long)ds.msg_stime << 8 ^
-	       (unsigned long long)ds.msg_cbytes << 4;
 }
 
 /* Wait for the server to be back in msgrcv, idle; false (and a line) if it is not. */
@@ -532,8 +623,8 @@ static void ask_stats(int n)
 {
 	int before = server_lines("stats:");
 	kill(server.pid, SIGUSR1);
-	long long deadline = now_ms() + patience(PATIENCE_MS);
-	while (!ended(&server) && server_lines("stats:") == before && now_ms() < deadline)
+	struct patience p = patience_from(PATIENCE_MS);
+	while (!ended(&server) && server_lines("stats:") == before && !run_out(&p))
 		sleep_ms(1);
 	gave_up |= !server.ended && server_lines("stats:") == before;
 	char buf[MAX_TEXT];
@@ -556,37 +647,61 @@ static void on_wakeup(int sig)
 	(void)sig; /* only here to interrupt a blocked msgrcv (EINTR) */
 }
 
+/* The watchdog of a blocking receive: it judges the patience while the main thread sleeps in
+ * msgrcv, and wakes it with SIGALRM (again and again, so that a signal that lands just before
+ * the call is not lost) once the patience has run out. */
+static pthread_t main_thread;
+static atomic_bool watch_stop, watch_fired;
+
+static void *watchdog(void *arg)
+{
+	struct patience *p = arg;
+	while (!atomic_load(&watch_stop)) {
+		if (atomic_load(&watch_fired) || run_out(p)) {
+			atomic_store(&watch_fired, true);
+			pthread_kill(main_thread, SIGALRM);
+		}
+		sleep_ms(QUIET_EVERY);
+	}
+	return NULL;
+}
+
 /*
- * msgrcv that gives up after ms, or when watch ends: SIGCHLD (a child ended) and a timer set at
- * the deadline interrupt it. Never a periodic tick: a message sent while we are between two
- * calls could go to another receiver. Returns what msgrcv returns; on giving up, -1 with errno
- * ETIMEDOUT or ECHILD.
+ * msgrcv that gives up when its patience runs out (see run_out), or when watch ends: the
+ * watchdog thread's SIGALRM and SIGCHLD (a child ended) interrupt it. Never a periodic tick: a
+ * message sent while we are between two calls could go to another receiver. Returns what
+ * msgrcv returns; on giving up, -1 with errno ETIMEDOUT or ECHILD.
  */
 static ssize_t receive(int msqid, void *buf, size_t size, long type, long ms, struct child *watch)
 {
-	long long deadline = now_ms() + patience(ms);
-	struct itimerval off = {{0, 0}, {0, 0}};
+	struct patience p = patience_from(ms);
+	pthread_t thread;
+	sigset_t all, old;
+	atomic_store(&watch_stop, false);
+	atomic_store(&watch_fired, false);
+	/* Signals (SIGCHLD, SIGALRM) must wake the main thread's msgrcv, never the watchdog. */
+	if (sigfillset(&all) != 0 || pthread_sigmask(SIG_BLOCK, &all, &old) != 0 ||
+	    pthread_create(&thread, NULL, watchdog, &p) != 0 ||
+	    pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+		die("pthread");
 	ssize_t r;
 	for (;;) {
-		long long left = deadline - now_ms();
-		bool gone = watch && ended(watch);
-		if (left <= 0 || gone) {
+		bool gone = watch && ended(watch), out = atomic_load(&watch_fired);
+		if (out || gone) {
 			r = msgrcv(msqid, buf, size, type, MSG_NOERROR | IPC_NOWAIT);
 			if (r < 0 && errno == ENOMSG)
 				errno = gone ? ECHILD : ETIMEDOUT;
 			gave_up |= r < 0 && errno == ETIMEDOUT;
 			break;
 		}
-		struct itimerval at = {{0, 0}, {left / 1000, left % 1000 * 1000}};
-		if (setitimer(ITIMER_REAL, &at, NULL) != 0)
-			die("setitimer");
 		r = msgrcv(msqid, buf, size, type, MSG_NOERROR);
 		if (r >= 0 || errno != EINTR)
 			break;
 	}
 	int err = errno;
-	if (setitimer(ITIMER_REAL, &off, NULL) != 0)
-		die("setitimer");
+	atomic_store(&watch_stop, true);
+	if (pthread_join(thread, NULL) != 0)
+		die("pthread_join");
 	errno = err;
 	return r;
 }
@@ -711,25 +826,16 @@ static void crowd(void)
 			spawn(&clients[i], name, path, argv);
 		}
 		release_gate();
-		/* However slow the machine, give up only when for a while no client has ended and
-		 * no message has moved through the server's queue. */
+		/* However slow the machine, give up only when for a while all our processes have
+		 * been asleep: then no client will ever end. */
 		bool hung = false;
 		int left = CROWD;
-		long long last = now_ms();
-		unsigned long long activity = queue_activity();
+		struct patience p = patience_from(PATIENCE_MS);
 		while (left > 0 && !hung) {
 			left = 0;
 			for (int i = 0; i < CROWD; i++)
-				if (!clients[i].ended && ended(&clients[i]))
-					last = now_ms();
-				else if (!clients[i].ended)
-					left++;
-			unsigned long long now = queue_activity();
-			if (now != activity) {
-				activity = now;
-				last = now_ms();
-			}
-			hung = left > 0 && now_ms() - last > patience(PATIENCE_MS);
+				left += !ended(&clients[i]);
+			hung = left > 0 && run_out(&p);
 			if (left > 0 && !hung)
 				sleep_ms(1);
 		}
@@ -935,6 +1041,7 @@ static void fullqueue(void)
 		return;
 	}
 	unsigned long old = (unsigned long)ds.msg_qbytes;
+	paused_pid = server.pid; /* stopped on purpose: its stillness is not news */
 	kill(server.pid, SIGSTOP);
 	if (!wait_stopped(&server, PATIENCE_MS))
 		die("the server did not stop");
@@ -972,6 +1079,7 @@ static void fullqueue(void)
 	add("squeezed cbytes=%lu qbytes=%lu", held, (unsigned long)BANK_REPLY_SIZE);
 	emit();
 	kill(server.pid, SIGCONT);
+	paused_pid = 0;
 	bool answered = wait_ended(&c[2], PATIENCE_MS);
 	add("third answered=%d", answered);
 	if (!answered)
@@ -984,6 +1092,8 @@ static void fullqueue(void)
 		if (!server.ended && server_idle("after-squeeze")) {
 			ask(q, BANK_BALANCE, 10, 0);
 			ask(q, BANK_BALANCE, 12, 0);
+			if (server_idle("after-asks"))
+				ask_stats(1);
 		}
 	}
 	stop_server("TERM");
@@ -1021,6 +1131,8 @@ static void fake(void)
 	add("fake-queue id=%d", q);
 	emit();
 	static char num[12][24];
+	/* Status 7 is no status: the client must say so (exit 3). Account 5000000000 does not
+	 * fit in an int: the client sends it as it is, and the server says no such account. */
 	long a = between(0, BANK_ACCOUNTS - 1), x = between(1, 999);
 	snprintf(num[0], sizeof num[0], "%ld", a);
 	snprintf(num[1], sizeof num[1], "%ld", x);
@@ -1037,6 +1149,8 @@ static void fake(void)
 	    {{"deposit", num[3], num[1], NULL}, BANK_NO_ACCOUNT, 0},
 	    {{"deposit", num[0], "0", NULL}, BANK_BAD_REQUEST, 0},
 	    {{"withdraw", num[0], num[4], NULL}, BANK_BAD_REQUEST, 0},
+	    {{"balance", "5000000000", NULL}, BANK_NO_ACCOUNT, 0},
+	    {{"deposit", num[0], num[1], NULL}, 7, between(1, 999)},
 	    {{"deposit", num[0], NULL}, -1, 0},
 	    {{"transfer", num[0], num[1], NULL}, -1, 0},
 	    {{"balance", num[5], NULL}, -1, 0},
@@ -1135,9 +1249,58 @@ static void gone(void)
 	emit();
 }
 
+/* The server's queue removed under it while it waits: msgrcv fails (EIDRM), not EINTR. */
+static void removed(void)
+{
+	if (!start_server("server")) {
+		stop_server("TERM");
+		return;
+	}
+	int q = server_queue();
+	add("queue id=%d", q);
+	emit();
+	if (q >= 0 && msgctl(q, IPC_RMID, NULL) != 0)
+		die("msgctl(IPC_RMID)");
+	if (q >= 0)
+		wait_ended(&server, PATIENCE_MS);
+	stop_server("TERM");
+}
+
+/* A fake server whose queue is full (msg_qbytes 0): the client blocks in msgsnd, and the
+ * server removes the queue; the client's msgsnd fails with EIDRM. */
+static void gonesend(void)
+{
+	int q = msgget(bank_key, IPC_CREAT | IPC_EXCL | 0600);
+	struct msqid_ds ds;
+	if (q < 0 || msgctl(q, IPC_STAT, &ds) != 0)
+		die("fake server: msgget");
+	ds.msg_qbytes = 0;
+	if (msgctl(q, IPC_SET, &ds) != 0)
+		die("fake server: msgctl(IPC_SET)");
+	static char path[4200], account[24];
+	snprintf(path, sizeof path, "%s/bank-client", bin);
+	snprintf(account, sizeof account, "%ld", between(0, BANK_ACCOUNTS - 1));
+	char *argv[] = {path, "balance", account, NULL};
+	struct child c;
+	spawn(&c, "client", path, argv);
+	add("gonesend pid=%d args=\"balance %s\"", (int)c.pid, account);
+	add(" blocked=%d", wait_blocked(&c, SYS_msgsnd, PATIENCE_MS));
+	if (msgctl(q, IPC_RMID, NULL) != 0)
+		die("fake server: msgctl(IPC_RMID)");
+	if (!wait_ended(&c, PATIENCE_MS))
+		finish(&c);
+	add_end(&c);
+	emit();
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	main_thread = pthread_self();
+	/* Any wait gives up at the latest at 60% of the run's timeout, leaving the rest to report. */
+	const char *timeout = getenv("MSGLAB_TIMEOUT_MS");
+	long long budget = timeout && atoll(timeout) > 0 ? atoll(timeout) * 6 / 10 : 60000;
+	hard_deadline_ms = now_ms() + budget;
 	/* Our own process group, so that die() takes everything we started with it. */
 	if (setpgid(0, 0) != 0 && errno != EPERM)
 		die("setpgid");
@@ -1171,7 +1334,8 @@ int main(int argc, char **argv)
 		void (*run)(void);
 	} modes[] = {{"crowd", crowd},	      {"replies", replies}, {"signals", signals},
 		     {"shutdown", shutdowns}, {"orphans", orphans}, {"fullqueue", fullqueue},
-		     {"fake", fake},	      {"gone", gone}};
+		     {"fake", fake},	      {"gone", gone},	    {"removed", removed},
+		     {"gonesend", gonesend}};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
 		if (!strcmp(argv[2], modes[i].name)) {
 			modes[i].run();
