@@ -515,6 +515,15 @@ Test(lab, msgget_flags, .timeout = 60)
 		     "the queue was created with permissions 0%03o: use IPC_CREAT | 0600, so that "
 		     "only its owner may read and write it",
 		     (unsigned)get->flags & 0777);
+	/* The flags earn their point in a program that does its job with that queue. */
+	size_t n;
+	char **got = text_lines(r.out, "received: ", &n);
+	free_lines(got);
+	cr_expect(
+	    r.exit_code == 0 && n == 3 && count_calls(&r, "msgrcv", 0) >= 3,
+	    "`%s`: the queue's flags are only checked in a run that works: it exited with "
+	    "status %d, printed %zu \"received: \" lines (expected 3) after %zu msgrcv calls%s",
+	    short_command(&r), r.exit_code, n, count_calls(&r, "msgrcv", 0), stderr_note(&r));
 	run_free(&r);
 }
 
@@ -711,6 +720,11 @@ Test(lab, concurrent_children, .timeout = 60)
 	char **got = text_lines(r.out, "received: ", &n);
 	cr_expect_eq(n, (size_t)COUNT, "`%s`: %zu \"received: \" lines, expected %d",
 		     short_command(&r), n, COUNT);
+	cr_expect(
+	    count_calls(&r, "msgrcv", 0) > COUNT,
+	    "`%s`: only %zu msgrcv calls for %d messages and the end marker: each line printed "
+	    "must be a message the receiver got from msgrcv",
+	    short_command(&r), count_calls(&r, "msgrcv", 0), COUNT);
 	for (size_t i = 0; i < n && i < COUNT; i++)
 		if (strcmp(got[i], texts[i])) {
 			cr_expect_fail("`%s`: line %zu is \"received: %.20s...\", expected "

@@ -44,7 +44,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 LAB = "01-two-children"
 SANDBOX_UID = 4000000  # msglab-run's programs run as this uid and above (tests/run.py)
 NOBODY = 65534
-DEFAULT_TIME_LIMIT_S = 60  # per grading: generous, far above the sum of the tests' timeouts
+DEFAULT_TIME_LIMIT_S = 240  # per grading of all six labs, each run twice (plain, sanitized)
 KILL_GRACE_S = 3
 BATTERY = "/tmp/hostile-battery"  # inside the battery's namespace
 # In the container mode (--wrap), what the per-submission container itself covers (README):
