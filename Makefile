@@ -55,7 +55,7 @@ grade: tools
 	@$(PYTHON) grader/grade.py $(GRADE_ARGS)
 
 test: tools $(ASAN_TOOLS) $(SELFTESTS)
-	@$(PYTHON) tests/run.py
+	@$(PYTHON) tests/run.py $(if $(FULL),--full)
 
 skeletons:
 	@$(PYTHON) grader/skeleton.py --write $(if $(FORCE),--force)

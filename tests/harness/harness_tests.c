@@ -313,3 +313,23 @@ Test(harness, timeout_follows_the_load_scale, .timeout = 30)
 		  r.timeout_ms);
 	run_free(&r);
 }
+
+/* In the sanitized pass (MSGLAB_SANITIZED), a process that ends with the sanitizer's status is
+ * noted in runN.sanitizer for the driver's memory_safety test, even with its stderr closed. */
+Test(harness, sanitizer_exit_is_noted, .timeout = 30)
+{
+	const char *args[] = {"asan", NULL};
+	struct run_result r;
+	cr_assert(setenv("MSGLAB_SANITIZED", "1", 1) == 0, "setenv failed");
+	run_student(&(struct run_spec){.args = args, .allow_failure = true}, &r);
+	char path[4200], text[256] = "";
+	snprintf(path, sizeof path, "%s/run1.sanitizer", transcript_dir());
+	FILE *f = fopen(path, "r");
+	cr_assert(f, "no %s: the child's exit with status 86 was not noted", path);
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cr_expect(strstr(text, "ended with the sanitizer's status 86"), "%s says: %s", path, text);
+	cr_expect_eq(r.exit_code, 0);
+	run_free(&r);
+}

@@ -159,8 +159,9 @@ static int print_msgmni(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: misbehave "
-				"hang|leak|trace|flood|bomb|segv|echo|msgmni|env|queues [TAG]\n");
+		fprintf(stderr,
+			"usage: misbehave "
+			"hang|leak|trace|flood|bomb|segv|echo|msgmni|env|queues|asan [TAG]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -187,6 +188,18 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "env")) {
 		const char *v = getenv("MISBEHAVE_VAR");
 		printf("%s\n", v ? v : "(unset)");
+		return 0;
+	}
+	if (!strcmp(mode, "asan")) {
+		/* A child ends as a sanitizer ends after its report (status 86), its stderr closed
+		 * first: the call record alone must show it. */
+		pid_t pid = fork();
+		check(pid >= 0, "fork");
+		if (pid == 0) {
+			close(2);
+			_exit(86);
+		}
+		check(waitpid(pid, NULL, 0) == pid, "waitpid");
 		return 0;
 	}
 	if (!strcmp(mode, "segv")) {
