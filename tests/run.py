@@ -271,12 +271,17 @@ def check_unsandboxed_refuses():
 
 
 def check_skeletons():
-    status, summary = grade_run(os.path.join(ROOT, "labs"), env=NO_MEMORY_PASS)
+    status, summary = grade_run(os.path.join(ROOT, "labs"))
     scored = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["score"]]
     errors = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["status"] == "ERROR"]
-    if scored or errors or status != 1:
-        raise Failed("skeletons: scored on %s; grader errors on %s" % (scored, errors))
-    return "skeletons: 0 points on every lab, no grader error"
+    # A program that does nothing has no memory error to find: memory_safety waits (BLOCKED)
+    # for half the other points, and its sanitized pass does not even run.
+    unblocked = [(r["lab"], t["status"]) for r in summary for t in r["tests"]
+                 if t["name"] == "memory_safety" and t["status"] != "BLOCKED"]
+    if scored or errors or unblocked or status != 1:
+        raise Failed("skeletons: scored on %s; grader errors on %s; memory_safety not BLOCKED "
+                     "in %s" % (scored, errors, unblocked))
+    return "skeletons: 0 points on every lab, memory_safety BLOCKED, no grader error"
 
 
 def check_variant(lab, name, files, expected, root_only):
@@ -286,14 +291,14 @@ def check_variant(lab, name, files, expected, root_only):
         for file_name, text in files.items():
             with open(os.path.join(folder, file_name), "w") as f:
                 f.write(text)
-        # The sanitized pass only where the variant's bug is a memory error, or (with --full)
-        # where it must find none (a correct variant): it doubles a grading's time.
-        env = None if "memory_safety" in expected or (not expected and FULL) else \
-            dict(os.environ, MSGLAB_MEMORY_PASS="0")
         # Without --full, a buggy variant runs only the tests it must fail (a fifth of the
-        # time): that it loses them is checked, not that it loses nothing else. A memory
-        # variant runs them all (memory_safety counts only beside the other points).
-        named = expected and "memory_safety" not in expected and not FULL
+        # time): that it loses them is checked, not that it loses nothing else. The sanitized
+        # pass only where the variant's bug is a memory error (then without the half-points
+        # gate, which needs every test's result), or with --full where it must find none.
+        named = bool(expected) and not FULL
+        memory = "memory_safety" in expected or (not expected and FULL)
+        env = dict(os.environ, MSGLAB_MEMORY_PASS=(
+            "0" if not memory else "always" if named else "1"))
         _, summary = grade_run(tmp, lab=lab, env=env,
                                test=",".join(sorted(expected)) if named else None)
     failed = {t["name"] for t in summary[0]["tests"] if t["status"] not in ("PASS", "SKIP")}

@@ -749,6 +749,15 @@ class Battery:
                 raise Problem("no attack %s; the attacks are: %s"
                               % (", ".join(unknown), " ".join(names)))
             names = [n for n in names if n in self.args.only]
+        if self.args.user or self.args.wrap:
+            # Attacks on the grader's reading of the record and of the output, not on the
+            # sandbox: the same code judges them whoever runs the grader, however sandboxed.
+            root_only = {n for n in names if load_json(os.path.join(
+                ATTACKS, n, "expect.json")).get("root_battery_only")}
+            for name in sorted(root_only):
+                print("skip %s: graded in the root battery only (an attack on what the grader "
+                      "reads, the same in every mode)" % name)
+            names = [n for n in names if n not in root_only]
         if self.args.wrap:
             for name in sorted(set(names) & CONTAINER_COVERS):
                 print("skip %s: the container covers it (one submission per container, its own "
