@@ -54,22 +54,6 @@ static void expect_received(const struct run_result *r, const char *const *texts
 	}
 }
 
-/* The last non-empty line of stderr (the fatal one, when the program died of an error): a
- * static buffer, "" when stderr is empty. */
-static const char *last_err_line(const struct run_result *r)
-{
-	static char line[256];
-	const char *end = r->err + r->err_len;
-	while (end > r->err && end[-1] == '\n')
-		end--;
-	const char *start = end;
-	while (start > r->err && start[-1] != '\n')
-		start--;
-	int n = (int)(end - start);
-	snprintf(line, sizeof line, "%.*s", n > 200 ? 200 : n, start);
-	return line;
-}
-
 /* Does stderr hold this line exactly (with or without other lines around it)? */
 static bool err_has_line(const struct run_result *r, const char *want)
 {
@@ -596,20 +580,7 @@ Test(lab, usage_errors, .timeout = 300)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct run_result r;
 		run_student(&(struct run_spec){.args = cases[i].args, .make_file = "keyfile"}, &r);
-		const char *want = cases[i].last ? cases[i].last : usage;
-		cr_expect_eq(r.exit_code, 2, "`%s` (%s): exited with status %d, expected 2 (usage)",
-			     short_command(&r), cases[i].what, r.exit_code);
-		if (strcmp(last_err_line(&r), want))
-			cr_expect_fail("`%s` (%s): the last line on stderr must be `%s`; %s%s",
-				       short_command(&r), cases[i].what, want,
-				       r.err_len ? "it was: " : "stderr was empty",
-				       last_err_line(&r));
-		cr_expect_eq(count_calls(&r, "msgget", 0) + count_calls(&r, "fork", 0), 0,
-			     "`%s` (%s): a usage error must stop the program before msgget and "
-			     "fork",
-			     short_command(&r), cases[i].what);
-		cr_expect(r.out_len == 0, "`%s` (%s): nothing goes to stdout on a usage error",
-			  short_command(&r), cases[i].what);
+		expect_usage_error(&r, cases[i].what, cases[i].last ? cases[i].last : usage);
 		run_free(&r);
 	}
 }

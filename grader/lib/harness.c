@@ -49,6 +49,19 @@ static double timeout_scale(void)
 	return scale >= 1 && scale <= 100 ? scale : 1;
 }
 
+void scale_test_timeouts(struct criterion_test_set *set)
+{
+	double scale = timeout_scale();
+	FOREACH_SET(struct criterion_suite_set * s, set->suites)
+	{
+		FOREACH_SET(struct criterion_test * t, s->tests)
+		{
+			if (t->data->timeout > 0)
+				t->data->timeout *= scale;
+		}
+	}
+}
+
 static bool sanitized(void)
 {
 	const char *env = getenv("MSGLAB_SANITIZED");
@@ -707,6 +720,8 @@ static double calibrated_timeout(const struct run_spec *spec, const char *label)
 	if (!ref || !*ref)
 		return floor_ms * timeout_scale();
 	double t = reference_ms(spec, label) * TIMEOUT_FACTOR;
+	if (t < (double)spec->min_timeout_ms)
+		t = (double)spec->min_timeout_ms;
 	return (t > floor_ms ? t : floor_ms) * timeout_scale();
 }
 
@@ -859,22 +874,54 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 		expect_finished(r);
 }
 
-const char *stderr_note(const struct run_result *r)
+/* Where the last non-empty line of stderr starts, and its length (trailing newlines and, if
+ * trim_spaces, spaces left out). */
+static size_t last_line_of(const struct run_result *r, bool trim_spaces, int *len)
 {
-	/* The last line: the one a program prints as it dies ("msgpair: msgsnd: ..."). */
-	static char note[256];
 	size_t end = r->err_len;
-	while (end > 0 && (r->err[end - 1] == '\n' || r->err[end - 1] == ' '))
+	while (end > 0 && (r->err[end - 1] == '\n' || (trim_spaces && r->err[end - 1] == ' ')))
 		end--;
 	size_t start = end;
 	while (start > 0 && r->err[start - 1] != '\n')
 		start--;
-	int len = (int)(end - start);
+	*len = (int)(end - start);
+	return start;
+}
+
+const char *stderr_note(const struct run_result *r)
+{
+	static char note[256];
+	int len;
+	size_t start = last_line_of(r, true, &len);
 	if (len == 0)
 		return "";
 	snprintf(note, sizeof note, "; its stderr %s: %.*s", start ? "ends with" : "says",
 		 len > 200 ? 200 : len, r->err + start);
 	return note;
+}
+
+const char *last_err_line(const struct run_result *r)
+{
+	static char line[256];
+	int len;
+	size_t start = last_line_of(r, false, &len);
+	snprintf(line, sizeof line, "%.*s", len > 200 ? 200 : len, r->err + start);
+	return line;
+}
+
+void expect_usage_error(const struct run_result *r, const char *what, const char *usage)
+{
+	cr_expect_eq(r->exit_code, 2, "`%s` (%s): exited with status %d, expected 2 (usage)",
+		     short_command(r), what, r->exit_code);
+	if (strcmp(last_err_line(r), usage))
+		cr_expect_fail("`%s` (%s): the last line on stderr must be `%s`; %s%s",
+			       short_command(r), what, usage,
+			       r->err_len ? "it was: " : "stderr was empty", last_err_line(r));
+	cr_expect_eq(count_calls(r, "msgget", 0) + count_calls(r, "fork", 0), 0,
+		     "`%s` (%s): a usage error must stop the program before msgget and fork",
+		     short_command(r), what);
+	cr_expect(r->out_len == 0, "`%s` (%s): nothing goes to stdout on a usage error",
+		  short_command(r), what);
 }
 
 void expect_finished(const struct run_result *r)

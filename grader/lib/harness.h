@@ -98,6 +98,9 @@ struct run_spec {
 	bool untraced_main;	 /* a grader tool: drop its own calls (not its children's) from
 				    the record */
 	bool allow_failure;	 /* the caller checks timeout/crash itself (expect_finished) */
+	long min_timeout_ms;	 /* a run that judges hangs itself (a tool that gives up once
+				    every process has slept a while): its timeout, only a
+				    backstop, at least this long (times the load scale) */
 };
 /* In program, tool, args and setup, {bin} stands for the folder of the programs being graded
  * (the reference's, when calibrating) and {tools} for the lab's tools: inside the sandbox,
@@ -107,6 +110,11 @@ struct run_spec {
 /* The key ftok(spec->make_file, proj) gives inside the run (glibc's formula, from the file's
  * device and inode that the sandbox reported). */
 unsigned made_file_key(const struct run_result *r, int proj);
+
+/* Each test's own Criterion timeout (.timeout) times the load scale, as the runs' timeouts
+ * are: called before the tests start (report.c's PRE_ALL hook). */
+struct criterion_test_set;
+void scale_test_timeouts(struct criterion_test_set *set);
 
 /* Run the program; unless spec->allow_failure, a timeout or crash ends the test (TIMEOUT/CRASH). */
 void run_student(const struct run_spec *spec, struct run_result *r);
@@ -126,9 +134,18 @@ void expect_finished(const struct run_result *r);
 void mark_outcome(const char *outcome, const char *why);
 void skip_test(const char *why);
 
-/* "; its stderr says: FIRST LINE" (at most 200 bytes of it), or "" when stderr is empty: for
- * failure messages, which are clearer with what the program said. */
+/* "; its stderr says: LAST LINE" (at most 200 bytes of it, the line a program prints as it
+ * dies), or "" when stderr is empty: for failure messages, which are clearer with what the
+ * program said. */
 const char *stderr_note(const struct run_result *r);
+
+/* The last non-empty line of stderr (at most 200 bytes): a static buffer, "" when stderr is
+ * empty. */
+const char *last_err_line(const struct run_result *r);
+
+/* A usage error, as every lab's contract says: exit status 2, `usage` the last line of
+ * stderr, nothing on stdout, no msgget and no fork. `what` names the case in the messages. */
+void expect_usage_error(const struct run_result *r, const char *what, const char *usage);
 
 /* The result's program exited normally with this status; else the test fails, saying why. */
 void expect_exit(const struct run_result *r, int status);

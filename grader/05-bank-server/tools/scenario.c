@@ -858,16 +858,22 @@ static void crowd(void)
 	stop_server("TERM");
 }
 
-/* The tool asks, in turn: a seeded mix of valid and invalid requests, and malformed ones. */
-static void replies(void)
+/* The server started and its queue announced ("queue id=Q", -1 when there is none); its id,
+ * or -1 (the server then still to be stopped). */
+static int start_and_announce(void)
 {
-	if (!start_server("server")) {
-		stop_server("TERM");
-		return;
-	}
+	if (!start_server("server"))
+		return -1;
 	int q = server_queue();
 	add("queue id=%d", q);
 	emit();
+	return q;
+}
+
+/* The tool asks, in turn: a seeded mix of valid and invalid requests, and malformed ones. */
+static void replies(void)
+{
+	int q = start_and_announce();
 	if (q < 0) {
 		stop_server("TERM");
 		return;
@@ -1252,13 +1258,7 @@ static void gone(void)
 /* The server's queue removed under it while it waits: msgrcv fails (EIDRM), not EINTR. */
 static void removed(void)
 {
-	if (!start_server("server")) {
-		stop_server("TERM");
-		return;
-	}
-	int q = server_queue();
-	add("queue id=%d", q);
-	emit();
+	int q = start_and_announce();
 	if (q >= 0 && msgctl(q, IPC_RMID, NULL) != 0)
 		die("msgctl(IPC_RMID)");
 	if (q >= 0)
