@@ -889,7 +889,7 @@ def main():
     p.add_argument("--lab", help="one lab: 01 or 01-two-children (default: all)")
     p.add_argument("--submission", default=os.path.join(ROOT, "labs"),
                    help="folder laid out like labs/ (default: labs/)")
-    p.add_argument("--test", help="run only this test (with --lab)")
+    p.add_argument("--test", help="run only this test, or these (a,b), of the lab (with --lab)")
     p.add_argument("--results-json", help="also write a Gradescope results.json here")
     p.add_argument("--results-dir", default="results", help="transcripts go here")
     p.add_argument("--csv", help="add this submission's row of scores to a CSV file")

@@ -4,6 +4,7 @@
 #include "strace_record.h"
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +50,9 @@ static double timeout_scale(void)
 	return scale >= 1 && scale <= 100 ? scale : 1;
 }
 
-void scale_test_timeouts(struct criterion_test_set *set)
+/* Each test's own Criterion timeout (.timeout) times the load scale, as the runs' timeouts
+ * are, before any test starts. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	double scale = timeout_scale();
 	FOREACH_SET(struct criterion_suite_set * s, set->suites)

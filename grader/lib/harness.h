@@ -111,11 +111,6 @@ struct run_spec {
  * device and inode that the sandbox reported). */
 unsigned made_file_key(const struct run_result *r, int proj);
 
-/* Each test's own Criterion timeout (.timeout) times the load scale, as the runs' timeouts
- * are: called before the tests start (report.c's PRE_ALL hook). */
-struct criterion_test_set;
-void scale_test_timeouts(struct criterion_test_set *set);
-
 /* Run the program; unless spec->allow_failure, a timeout or crash ends the test (TIMEOUT/CRASH). */
 void run_student(const struct run_spec *spec, struct run_result *r);
 void run_free(struct run_result *r);

@@ -12,8 +12,6 @@
 #include <criterion/hooks.h>
 #include <criterion/output.h>
 
-#include "harness.h"
-
 /*
  * The length (2 to 4) of the valid UTF-8 sequence of one non-ASCII character at s, or 0 when s
  * does not start one: a continuation or invalid lead byte, a sequence cut short (the string's
@@ -112,7 +110,7 @@ static void write_report(FILE *f, struct criterion_global_stats *stats)
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
-	scale_test_timeouts(set);
+	(void)set;
 	const char *path = getenv("MSGLAB_REPORT");
 	if (!path || !*path)
 		return;
