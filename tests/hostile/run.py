@@ -749,15 +749,15 @@ class Battery:
                 raise Problem("no attack %s; the attacks are: %s"
                               % (", ".join(unknown), " ".join(names)))
             names = [n for n in names if n in self.args.only]
-        if self.args.user or self.args.wrap:
-            # Attacks on the grader's reading of the record and of the output, not on the
-            # sandbox: the same code judges them whoever runs the grader, however sandboxed.
-            root_only = {n for n in names if load_json(os.path.join(
-                ATTACKS, n, "expect.json")).get("root_battery_only")}
-            for name in sorted(root_only):
-                print("skip %s: graded in the root battery only (an attack on what the grader "
-                      "reads, the same in every mode)" % name)
-            names = [n for n in names if n not in root_only]
+        mode = "container" if self.args.wrap else "user" if self.args.user else "root"
+        # Attacks on what the grader reads (the call record, the output), not on the sandbox:
+        # the same code judges them whoever runs the grader (and, for some, however sandboxed).
+        skipped = {n for n in names if mode in load_json(os.path.join(
+            ATTACKS, n, "expect.json")).get("skip_in", [])}
+        for name in sorted(skipped):
+            print("skip %s: an attack on what the grader reads, judged the same in the %s "
+                  "battery as in the root one" % (name, mode))
+        names = [n for n in names if n not in skipped]
         if self.args.wrap:
             for name in sorted(set(names) & CONTAINER_COVERS):
                 print("skip %s: the container covers it (one submission per container, its own "
