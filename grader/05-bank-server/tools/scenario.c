@@ -1228,6 +1228,17 @@ static void fake(void)
 		die("fake server: msgctl(IPC_RMID)");
 }
 
+/* The fake server's queue removed under the client, then how the client ended. */
+static void remove_then_report(int q, struct child *c)
+{
+	if (msgctl(q, IPC_RMID, NULL) != 0)
+		die("fake server: msgctl(IPC_RMID)");
+	if (!wait_ended(c, PATIENCE_MS))
+		finish(c);
+	add_end(c);
+	emit();
+}
+
 /* The fake server takes the request, then removes its queue while the client waits. */
 static void gone(void)
 {
@@ -1247,12 +1258,7 @@ static void gone(void)
 	gate_joined();
 	add(" request=%d", len >= 0);
 	add(" waited=%d", len >= 0 && wait_blocked(&c, SYS_msgrcv, PATIENCE_MS));
-	if (msgctl(q, IPC_RMID, NULL) != 0)
-		die("fake server: msgctl(IPC_RMID)");
-	if (!wait_ended(&c, PATIENCE_MS))
-		finish(&c);
-	add_end(&c);
-	emit();
+	remove_then_report(q, &c);
 }
 
 /* The server's queue removed under it while it waits: msgrcv fails (EIDRM), not EINTR. */
@@ -1285,12 +1291,7 @@ static void gonesend(void)
 	spawn(&c, "client", path, argv);
 	add("gonesend pid=%d args=\"balance %s\"", (int)c.pid, account);
 	add(" blocked=%d", wait_blocked(&c, SYS_msgsnd, PATIENCE_MS));
-	if (msgctl(q, IPC_RMID, NULL) != 0)
-		die("fake server: msgctl(IPC_RMID)");
-	if (!wait_ended(&c, PATIENCE_MS))
-		finish(&c);
-	add_end(&c);
-	emit();
+	remove_then_report(q, &c);
 }
 
 int main(int argc, char **argv)
