@@ -41,8 +41,7 @@ def rubric_table(lab):
     for t in rubric["tests"]:
         title = t["title"]
         if t.get("depends_on"):
-            title += " (not checked while %s fail%s)" % (", ".join("`%s`" % d for d in t["depends_on"]),
-                                                     "" if len(t["depends_on"]) > 1 else "s")
+            title += " (not checked while %s fails)" % " or ".join("`%s`" % d for d in t["depends_on"])
         rows.append("| `%s` | %d | %s |" % (t["name"], t["points"], title.replace("|", "\\|")))
     rows.append("| **total** | **%d** | |" % sum(t["points"] for t in rubric["tests"]))
     return "\n".join(rows)

@@ -168,8 +168,12 @@ static void run_scenario(const char *mode, bool seeded, struct run_result *r, st
 	/* The tool tells a hang (every process asleep, no CPU time, for 500 ms) from a slow
 	 * machine; the timeout only backs it up, and its share of it is the tool's deadline for
 	 * a crowd still making progress: generous, whatever the reference's time. */
+	/* The bank runs in a folder of its own, with HOME the folder above: a key made from
+	 * HOME, or from any fixed path, is not ftok(".", 'B'). */
 	run_student(&(struct run_spec){.tool = "scenario",
 				       .args = args,
+				       .subdir = "bank",
+				       .env = {"HOME=/work"},
 				       .allow_failure = true,
 				       .min_timeout_ms = SCENARIO_MIN_TIMEOUT_MS},
 		    r);
@@ -248,6 +252,35 @@ static const char *said(const struct event *e)
 	else
 		out[0] = '\0';
 	return out;
+}
+
+/* Fail if the scenario found no queue the way a client does (msgget(ftok(".", 'B'), 0)) while
+ * the server was serving, saying which key the server used instead. */
+static void require_queue_found(const struct run_result *r, const struct events *ev)
+{
+	const struct event *q = find(ev, "queue", 0), *key = find(ev, "key", 0);
+	if (!q || num(q, "id", -1) >= 0)
+		return;
+	int pid = (int)num(find(ev, "server", 0), "pid", 0);
+	unsigned want = key ? (unsigned)num(key, "value", 0) : 0;
+	const struct trace_call *get = nth_call(r, "msgget", pid, 0);
+	if (get && get->ret >= 0 && get->key == 0)
+		cr_assert_fail(
+		    "clients found no queue (msgget(ftok(\".\", 'B'), 0) failed) while "
+		    "bank-server (pid %d) was serving: it created its queue with "
+		    "IPC_PRIVATE, which nobody else can find; use ftok(\".\", 'B') = 0x%08x",
+		    pid, want);
+	if (get && get->ret >= 0)
+		cr_assert_fail(
+		    "clients found no queue (msgget(ftok(\".\", 'B'), 0) failed) while "
+		    "bank-server (pid %d) was serving: it created its queue with the key "
+		    "0x%08x, but ftok(\".\", 'B') in the folder it runs in is 0x%08x "
+		    "(BANK_KEY_PATH \".\" is the working folder, whatever HOME says)",
+		    pid, get->key, want);
+	cr_assert_fail("clients found no queue (msgget(ftok(\".\", 'B'), 0) failed) while "
+		       "bank-server (pid %d) was waiting in msgrcv: create it with that key, "
+		       "0x%08x here",
+		       pid, want);
 }
 
 /* Fail at once if the server never got going, saying why. */
@@ -752,7 +785,8 @@ Test(lab, server_key, .timeout = 60)
 	cr_assert(get, "bank-server (pid %d) never called msgget", pid);
 	cr_assert_eq(get->key, (unsigned)num(key, "value", 0),
 		     "bank-server created its queue with the key 0x%08x%s; clients look for "
-		     "ftok(\".\", 'B') = 0x%08lx (BANK_KEY_PATH, BANK_KEY_PROJ)",
+		     "ftok(\".\", 'B') = 0x%08lx (BANK_KEY_PATH \".\": the folder it runs in, "
+		     "whatever HOME says)",
 		     get->key, get->key == 0 ? " (IPC_PRIVATE: nobody else can find it)" : "",
 		     num(key, "value", 0));
 	cr_assert((get->flags & (IPC_CREAT | IPC_EXCL)) == (IPC_CREAT | IPC_EXCL),
@@ -815,12 +849,9 @@ Test(lab, server_replies, .timeout = 60)
 	struct events ev;
 	run_scenario("replies", true, &r, &ev);
 	require_server_ready(&r, &ev);
-	const struct event *q = find(&ev, "queue", 0), *srv = find(&ev, "server", 0);
+	require_queue_found(&r, &ev);
+	const struct event *srv = find(&ev, "server", 0);
 	int server = (int)num(srv, "pid", 0);
-	cr_assert(q && num(q, "id", -1) >= 0,
-		  "msgget(ftok(\".\", 'B'), 0) found no queue while bank-server (pid %d) was "
-		  "waiting in msgrcv: create it with that key, not IPC_PRIVATE",
-		  server);
 	check_server_receives(&r, server);
 	int replies = 0;
 	for (size_t i = 0; i < r.ncalls; i++) {
@@ -901,6 +932,7 @@ Test(lab, crowd, .timeout = 60)
 	struct events ev;
 	run_scenario("crowd", true, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	int server = (int)num(find(&ev, "server", 0), "pid", 0);
 	static struct crowd_client cl[64];
 	int n = 0;
@@ -1116,12 +1148,9 @@ Test(lab, eintr_keeps_serving, .timeout = 60)
 	struct events ev;
 	run_scenario("signals", false, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	int server = (int)num(find(&ev, "server", 0), "pid", 0);
 	const struct event *end = find(&ev, "server-end", 0);
-	cr_assert(find(&ev, "queue", 0) == NULL,
-		  "msgget(ftok(\".\", 'B'), 0) found no queue while bank-server (pid %d) was "
-		  "waiting in msgrcv: create it with that key, not IPC_PRIVATE",
-		  server);
 	expect_answer(&ev, 1, 100, "before any signal");
 	for (int n = 1; n <= 2; n++) {
 		const struct event *u = find_by(&ev, "usr1", "n", n);
@@ -1189,12 +1218,9 @@ Test(lab, orphans_reclaimed, .timeout = 60)
 	struct events ev;
 	run_scenario("orphans", true, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	int server = (int)num(find(&ev, "server", 0), "pid", 0);
 	const struct event *q = find(&ev, "queue", 0);
-	cr_assert(q && num(q, "id", -1) >= 0,
-		  "msgget(ftok(\".\", 'B'), 0) found no queue while bank-server (pid %d) was "
-		  "waiting in msgrcv: create it with that key, not IPC_PRIVATE",
-		  server);
 	int dying = 0, orphaned = 0;
 	for (int i = 0; i < ev.n; i++) {
 		const struct event *e = &ev.list[i];
@@ -1255,15 +1281,11 @@ Test(lab, full_queue_drop, .timeout = 60)
 	struct events ev;
 	run_scenario("fullqueue", false, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	int server = (int)num(find(&ev, "server", 0), "pid", 0);
 	const struct event *a = find(&ev, "fq-client", 0), *b = find(&ev, "fq-client", 1);
 	const struct event *third = find(&ev, "third", 0), *end = find(&ev, "server-end", 0);
 	if (!a || !b || !third) {
-		const struct event *q = find(&ev, "queue", 0);
-		cr_assert(!q || num(q, "id", -1) >= 0,
-			  "msgget(ftok(\".\", 'B'), 0) found no queue while bank-server (pid %d) "
-			  "was waiting in msgrcv: create it with that key, not IPC_PRIVATE",
-			  server);
 		cr_assert_fail("grader error: the scenario did not get to the full queue");
 	}
 	int pid_a = (int)num(a, "pid", 0), pid_b = (int)num(b, "pid", 0);
@@ -1370,6 +1392,7 @@ Test(lab, server_queue_removed, .timeout = 60)
 	struct events ev;
 	run_scenario("removed", false, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	int pid = (int)num(find(&ev, "server", 0), "pid", 0);
 	const struct event *end = find(&ev, "server-end", 0);
 	cr_assert(end, "grader error: no server-end line");
@@ -1409,6 +1432,7 @@ Test(lab, server_logs_drops, .timeout = 60)
 	struct events ev;
 	run_scenario("replies", true, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	const struct event *end = find(&ev, "server-end", 0);
 	cr_assert(end, "grader error: no server-end line");
 	const char *err = text(end, "err");
@@ -1449,6 +1473,7 @@ Test(lab, stats_counts, .timeout = 60)
 	struct events ev;
 	run_scenario("orphans", true, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	int server = (int)num(find(&ev, "server", 0), "pid", 0);
 	const struct event *u = find(&ev, "usr1", 0), *end = find(&ev, "server-end", 0);
 	cr_assert(u && end && num(u, "printed", 0),
@@ -1491,6 +1516,7 @@ Test(lab, stats_counts, .timeout = 60)
 	/* Two replies dropped (the full queue): D is 2, R counts them too. */
 	run_scenario("fullqueue", false, &r, &ev);
 	require_server_ready(&r, &ev);
+	require_queue_found(&r, &ev);
 	u = find(&ev, "usr1", 0);
 	cr_assert(u && num(u, "printed", 0),
 		  "bank-server printed no stats line for SIGUSR1 after two replies were dropped "

@@ -497,6 +497,10 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		argv[n++] = "-b";
 		argv[n++] = tools_bind;
 	}
+	if (spec->subdir) {
+		argv[n++] = "-C";
+		argv[n++] = spec->subdir;
+	}
 	if (spec->make_file) {
 		argv[n++] = "-f";
 		argv[n++] = spec->make_file;
@@ -612,7 +616,7 @@ static char *shown_command(const struct run_spec *spec, const char *label)
 	FILE *cmd = open_memstream(&text, &size);
 	if (!cmd)
 		cr_assert_fail("grader error: out of memory");
-	bool sandboxed = inv.setup || spec->sysctl[0] || spec->other_user;
+	bool sandboxed = inv.setup || spec->sysctl[0] || spec->other_user || spec->subdir;
 	/* In the sandbox the working folder starts empty: msglab-run makes the file there. */
 	if (spec->make_file && !sandboxed)
 		fprintf(cmd, "touch %s && ", spec->make_file);
@@ -623,6 +627,8 @@ static char *shown_command(const struct run_spec *spec, const char *label)
 	if (sandboxed) {
 		/* msglab-run gives the program a fixed environment: what the test adds goes by -e. */
 		fputs(need_env("MSGLAB_RUN"), cmd);
+		if (spec->subdir)
+			fprintf(cmd, " -C %s", spec->subdir);
 		if (spec->make_file) {
 			fputs(" -f", cmd);
 			quote(cmd, spec->make_file);

@@ -95,6 +95,8 @@ struct run_spec {
 	bool other_user;	 /* run the program as another user than setup (skipped unless
 				    the grader runs as root) */
 	const char *make_file;	 /* create this (empty) file in the working directory first */
+	const char *subdir;	 /* run in this new folder of /work instead of /work itself
+				    (make_file and setup too) */
 	bool untraced_main;	 /* a grader tool: drop its own calls (not its children's) from
 				    the record */
 	bool allow_failure;	 /* the caller checks timeout/crash itself (expect_finished) */
@@ -105,7 +107,8 @@ struct run_spec {
 /* In program, tool, args and setup, {bin} stands for the folder of the programs being graded
  * (the reference's, when calibrating) and {tools} for the lab's tools: inside the sandbox,
  * /sandbox/bin and /sandbox/tools, the only folders of the grader it can see. The program runs
- * in an empty working folder of its own (/work) that vanishes with the sandbox. */
+ * in an empty working folder of its own (/work, or /work/SUBDIR) that vanishes with the sandbox,
+ * with HOME=/nonexistent unless env says otherwise. */
 
 /* The key ftok(spec->make_file, proj) gives inside the run (glibc's formula, from the file's
  * device and inode that the sandbox reported). */

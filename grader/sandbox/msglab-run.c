@@ -39,7 +39,7 @@
 static const char *usage_text =
     "usage: msglab-run [-t MS] [-o BYTES] [-p NPROC] [-c CPU_S] [-m MIB] [-M MIB] [-r REPORT]\n"
     "                  [-T TRACE] [-s NAME=VALUE]... [-b HOST=INSIDE]... [-w HOST=INSIDE]...\n"
-    "                  [-e NAME=VALUE]... [-f NAME] [-x SETUP] [-O] [-U] [-N]\n"
+    "                  [-e NAME=VALUE]... [-C DIR] [-f NAME] [-x SETUP] [-O] [-U] [-N]\n"
     "                  -- PROGRAM [ARG]...\n"
     "  -t MS          wall-clock timeout for the whole process tree (default 10000)\n"
     "  -o BYTES       bytes of stdout and of stderr kept (default 1048576)\n"
@@ -55,7 +55,9 @@ static const char *usage_text =
     "  -b HOST=INSIDE bind the folder HOST read-only at INSIDE in the sandbox (in the fallback\n"
     "                 mode: a private copy of its files, paths rewritten)\n"
     "  -w HOST=INSIDE the same, writable (copied back afterwards in the fallback mode)\n"
-    "  -e NAME=VALUE  add to the program's environment (PATH, LANG, TZ, HOME otherwise)\n"
+    "  -e NAME=VALUE  add to the program's environment (otherwise only PATH, LANG=C.UTF-8,\n"
+    "                 TZ=UTC and HOME=/nonexistent)\n"
+    "  -C DIR         work in the new folder /work/DIR instead of /work (-f and -x too)\n"
     "  -f NAME        make the empty file NAME in the working folder (/work) first\n"
 
     "  -x SETUP       run the shell command SETUP in the sandbox first, to completion, untraced\n"
@@ -127,7 +129,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			      .trace_fd = -1};
 	int c;
 	optind = 1;
-	while ((c = getopt(argc, argv, "+t:o:p:c:m:M:r:T:s:b:w:e:f:x:OUNh")) != -1) {
+	while ((c = getopt(argc, argv, "+t:o:p:c:m:M:r:T:s:b:w:e:C:f:x:OUNh")) != -1) {
 		switch (c) {
 		case 't':
 			o->timeout_ms = parse_long(optarg, "timeout");
@@ -152,6 +154,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'T':
 			o->trace_path = optarg;
+			break;
+		case 'C':
+			o->subdir = optarg;
 			break;
 		case 'f':
 			o->make_file = optarg;

@@ -50,6 +50,8 @@ struct options {
 	const char *env[MAX_ENV]; /* NAME=VALUE */
 	int nenv;
 	const char *make_file;
+	const char *subdir; /* -C: a folder made in /work, the program's working folder */
+	const char *cwd;    /* /work/SUBDIR (or its fallback copy), once made */
 	bool no_namespaces;
 	bool untraced;
 	const char *setup;
@@ -69,7 +71,8 @@ int wait_child(pid_t pid, double deadline, const char *what, const char *detail)
 
 /* supervise.c: returns the exit status msglab-run passes on. */
 int supervise(const struct options *o, bool namespaces, const char *why);
-/* The program's working folder (and HOME): /work, or the fallback mode's private copy. */
+/* The program's working folder: /work (or /work/SUBDIR with -C), or the fallback mode's private
+ * copy. */
 const char *workdir(const struct options *o);
 /* "HOST=/INSIDE" split; dies on anything else (an INSIDE with ".." included). */
 void split_bind(const char *spec, char *host, size_t hsize, char *inside, size_t isize);

@@ -95,7 +95,27 @@ static void move_fd(int from, int to)
 
 const char *workdir(const struct options *o)
 {
+	if (o->cwd)
+		return o->cwd;
 	return o->no_namespaces && o->dir ? o->dir : SANDBOX_WORKDIR;
+}
+
+/* -C NAME: the folder /work/NAME, owned and shared like /work itself, becomes the working
+ * folder (of the program, of -f and of -x). */
+static void make_subdir(struct options *o, char *path, size_t size)
+{
+	if (strchr(o->subdir, '/') || !strcmp(o->subdir, "..") || !strcmp(o->subdir, ".") ||
+	    !o->subdir[0])
+		die("bad -C %s: a plain folder name", o->subdir);
+	const char *base = workdir(o);
+	struct stat st;
+	if (stat(base, &st) != 0)
+		die("stat %s: %s", base, strerror(errno));
+	snprintf(path, size, "%s/%s", base, o->subdir);
+	if (mkdir(path, 0700) != 0 || chown(path, st.st_uid, st.st_gid) != 0 ||
+	    chmod(path, st.st_mode & 07777) != 0)
+		die("mkdir %s: %s", path, strerror(errno));
+	o->cwd = path;
 }
 
 /* The program's whole environment: a short fixed list, never the grader's. */
@@ -105,7 +125,8 @@ static void program_env(const struct options *o)
 	snprintf(timeout, sizeof timeout, "%ld", o->timeout_ms);
 	if (clearenv() != 0 || setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1) != 0 ||
 	    setenv("LANG", "C.UTF-8", 1) != 0 || setenv("TZ", "UTC", 1) != 0 ||
-	    setenv("HOME", workdir(o), 1) != 0 ||
+	    /* Never the working folder: a program that finds its files by HOME shows it. */
+	    setenv("HOME", "/nonexistent", 1) != 0 ||
 	    /* A grader tool run as the program plans its own waits within this. */
 	    setenv("MSGLAB_TIMEOUT_MS", timeout, 1) != 0)
 		die("setenv: %s", strerror(errno));
@@ -357,8 +378,11 @@ int supervise(const struct options *given, bool namespaces, const char *why)
 {
 	struct options copy = *given, *o = &copy;
 	char private_root[64] = "";
+	char subdir[4096];
 	if (!namespaces)
 		fallback_prepare(o, private_root, sizeof private_root);
+	if (o->subdir)
+		make_subdir(o, subdir, sizeof subdir);
 	struct run run;
 	memset(&run, 0, sizeof run);
 	pid_t self = getpid();

@@ -198,6 +198,37 @@ Test(harness, env_is_given, .timeout = 30)
 	run_free(&r);
 }
 
+/* HOME is never the working folder (a program that finds its files by HOME must show it);
+ * subdir moves the working folder, and the made file with it. */
+static void expect_where(const char *subdir, const char *cwd_suffix)
+{
+	const char *args[] = {"where", "keyfile", NULL};
+	struct run_result r;
+	run_student(&(struct run_spec){.args = args, .subdir = subdir, .make_file = "keyfile"}, &r);
+	char cwd[4096] = "", home[4096] = "", file[16] = "";
+	cr_assert(sscanf(r.out, "cwd %4095s home %4095s file %15s", cwd, home, file) == 3,
+		  "got: %s", r.out);
+	size_t n = strlen(cwd), k = strlen(cwd_suffix);
+	cr_expect(n >= k && !strcmp(cwd + n - k, cwd_suffix), "working folder %s, expected %s", cwd,
+		  cwd_suffix);
+	cr_expect_str_eq(home, "/nonexistent", "HOME was %s", home);
+	cr_expect_str_eq(file, "here", "the made file is not in the working folder %s", cwd);
+	run_free(&r);
+}
+
+Test(harness, working_folder_and_home, .timeout = 30)
+{
+	expect_where(NULL, "/work");
+	expect_where("bank", "/work/bank");
+}
+
+Test(fallback, working_folder_and_home, .timeout = 30)
+{
+	force_fallback();
+	expect_where(NULL, "/work");
+	expect_where("bank", "/work/bank");
+}
+
 Test(harness, setup_runs_first_in_the_same_namespace, .timeout = 30)
 {
 	const char *args[] = {"queues", NULL};

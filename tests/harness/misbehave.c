@@ -159,9 +159,10 @@ static int print_msgmni(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr,
-			"usage: misbehave "
-			"hang|leak|trace|flood|bomb|segv|echo|msgmni|env|queues|asan [TAG]\n");
+		fprintf(
+		    stderr,
+		    "usage: misbehave "
+		    "hang|leak|trace|flood|bomb|segv|echo|msgmni|env|where|queues|asan [TAG]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -188,6 +189,15 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "env")) {
 		const char *v = getenv("MISBEHAVE_VAR");
 		printf("%s\n", v ? v : "(unset)");
+		return 0;
+	}
+	if (!strcmp(mode, "where")) {
+		/* The working folder, HOME, and whether a file named by argv[2] is there. */
+		char cwd[4096];
+		check(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
+		const char *home = getenv("HOME");
+		printf("cwd %s\nhome %s\nfile %s\n", cwd, home ? home : "(unset)",
+		       argc > 2 && access(argv[2], F_OK) == 0 ? "here" : "absent");
 		return 0;
 	}
 	if (!strcmp(mode, "asan")) {
