@@ -7,29 +7,30 @@ A submission is a folder laid out like labs/: one folder per lab (01-two-childre
 the lab's C files. The exit status is 0 only on full marks (2 on a grader error).
 """
 import argparse
-import csv
 import fcntl
 import glob
 import concurrent.futures
 import difflib
 import hashlib
-import io
 import json
 import os
 import platform
 import random
 import re
-import shlex
 import shutil
 import signal
 import subprocess
 import stat
 import sys
 import tempfile
-import textwrap
 import time
 
 import submission
+from gradebook import write_csv
+from gradescope import gradescope
+from report import Style, print_report, relative
+from safe_files import read_own_file, write_atomic
+from safe_text import lines_of, printable, read_transcript
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUDENT_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-O1", "-g"]
@@ -589,273 +590,6 @@ def untouched_skeleton(lab, lab_dir):
         return False
     return bool(given) and names == set(given) and all(
         read_own_file(os.path.join(lab_dir, n)) == given[n] for n in names)
-
-
-def _escapes():
-    """{code point: its visible escape} for printable(), built on first use."""
-    table = getattr(_escapes, "table", None)
-    if table is None:
-        hidden = ([c for c in range(0x20) if c not in (0x09, 0x0a)]  # C0 but tab, newline
-                  + list(range(0x7f, 0xa0))  # DEL, C1 (CSI, NEL, ...)
-                  + [0x061c, 0x2028, 0x2029, 0xfeff]  # Arabic letter mark, line breaks, BOM
-                  + list(range(0x200b, 0x2010))  # zero-width, LRM, RLM
-                  + list(range(0x202a, 0x202f))  # bidi embeddings and overrides
-                  + list(range(0x2060, 0x2070)))  # invisible operators, bidi isolates
-        table = {c: "\\x%02x" % c if c < 0x100 else "\\u%04x" % c for c in hidden}
-        table.update({0x00: "\\0", 0x0d: "\\r"})
-        # Surrogates: U+DC80-U+DCFF are bytes a path or argument did not decode as UTF-8.
-        table.update({c: "\\x%02x" % (c - 0xdc00) if 0xdc80 <= c <= 0xdcff else "\\u%04x" % c
-                      for c in range(0xd800, 0xe000)})
-        _escapes.table = table
-    return table
-
-
-def printable(text):
-    """text as it may be shown in the terminal report, results.json or the CSV, when a
-    submission could have influenced it (its output, compiler messages, file names): every
-    control character but newline and tab (C0, DEL, C1), every Unicode character that can hide
-    or reorder text (zero-width, bidi controls, BOM, line separators) and any surrogate become
-    visible escapes (\\x1b, \\0, \\r, \\u202e; \\xHH for a byte that did not decode), so the
-    text cannot move the cursor, change colours, hide itself or break a line."""
-    return text.translate(_escapes())
-
-
-def indented(text, prefix):
-    """printable(text) with each of its lines after the first indented by prefix, so that no
-    line of it can pass for one of the grader's own (which start at most 2 spaces in)."""
-    return printable(text).replace("\n", "\n" + prefix)
-
-
-def read_transcript(path):
-    """A file the program's output went into, as text: read as bytes (it may hold anything),
-    bytes that are not UTF-8 shown as \\xHH."""
-    with open(path, "rb") as f:
-        return f.read().decode("utf-8", errors="backslashreplace")
-
-
-def lines_of(text):
-    """text's lines, each with its newline: split at newlines only, not at the CR, form feeds
-    and Unicode separators where str.splitlines() would split."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    return lines if lines[-1] else lines[:-1]
-
-
-def write_atomic(path, data):
-    """Write data (str, as UTF-8, or bytes) to path, atomically and never through a link
-    someone planted: a new file under a random name in path's folder, created with
-    O_CREAT|O_EXCL|O_NOFOLLOW (so nothing that exists is opened) and mode 0644, written,
-    synced, then renamed onto path (which replaces a symlink there rather than follow it).
-    On any error the temporary file is removed and the error raised."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    folder, base = os.path.split(os.path.abspath(path))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    tmp = os.path.join(folder, ".%s.%s.tmp" % (base[:100], os.urandom(8).hex()))
-    fd = os.open(tmp, flags, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # the rename itself survives a crash once the folder is synced too
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def read_own_file(path):
-    """The text of path (bytes that are not UTF-8 kept as surrogates, to write back as they
-    were), or None when it is missing or not a regular file of its own (a symlink, a FIFO)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return f.read().decode("utf-8", errors="surrogateescape")
-
-
-class Style:
-    def __init__(self, enabled):
-        self.enabled = enabled
-
-    def __call__(self, text, code):
-        return "\033[%sm%s\033[0m" % (code, text) if self.enabled else text
-
-
-STATUS_COLOURS = {"PASS": "32", "FAIL": "31", "TIMEOUT": "33", "CRASH": "35", "SKIP": "36",
-                  "BLOCKED": "90", "ERROR": "41;97"}
-
-
-def relative(path):
-    rel = os.path.relpath(path)
-    return rel if not rel.startswith("../..") else path
-
-
-def report_width(out):
-    """The terminal's width, or 80 columns when the report does not go to a terminal."""
-    if out.isatty():
-        return max(60, shutil.get_terminal_size((80, 24)).columns)
-    return 80
-
-
-def wrapped(text, indent, width, first=""):
-    """printable(text) as lines of at most width columns: the first starts with indent + first,
-    the others with indent + as many spaces (so that no line of it can pass for one of the
-    grader's own, which start at most 2 spaces in). Words longer than a line are cut."""
-    lead = indent + first
-    lines = []
-    for paragraph in printable(text).split("\n"):
-        own = paragraph[:len(paragraph) - len(paragraph.lstrip(" "))]  # kept: it nests lines
-        lines += textwrap.wrap(paragraph.lstrip(" "), width=width, initial_indent=lead + own,
-                               subsequent_indent=indent + " " * len(first) + own + own[:2],
-                               break_on_hyphens=False) or [lead.rstrip()]
-        lead = indent + " " * len(first)
-    return "\n".join(lines)
-
-
-def clipped(line, width):
-    return line if len(line) <= width else line[:width - 3] + "..."
-
-
-def print_report(results, args, style, out):
-    """The report for the terminal. Every piece of text a submission may have influenced goes
-    through printable(), and each of its lines is indented: nothing the program prints can move
-    the cursor, change colours or make a line that starts like one of the grader's own. Lines
-    fit the terminal (80 columns in a pipe)."""
-    width = report_width(out)
-    pad = " " * 11
-    total = sum(t["score"] for r in results for t in r["tests"])
-    possible = sum(t["points"] for r in results for t in r["tests"])
-    for r in results:
-        lab_total = sum(t["score"] for t in r["tests"])
-        lab_possible = sum(t["points"] for t in r["tests"])
-        heading = printable("%s: %s (%s)" % (r["lab"], r["title"], r["program"]))
-        if r.get("not_started"):
-            print(style(clipped("%s  not started: %d/%d" % (heading, lab_total, lab_possible),
-                                width), "1"), file=out)
-            continue
-        print(style(clipped(heading, width), "1"), file=out)
-        if r["build_error"]:
-            print("  " + style("DOES NOT COMPILE", "31") + ": every test of this lab scores 0.",
-                  file=out)
-            for line in printable(r["build_error"]).splitlines()[:30]:
-                print(clipped("    " + line, width), file=out)
-        elif r["warnings"]:
-            print("  compiler warnings (no points lost, but read them):", file=out)
-            for line in printable(r["warnings"]).splitlines()[1:16]:
-                print(clipped("    " + line, width), file=out)
-        roots = {}
-        for t in r["tests"]:
-            if t["status"] == "BLOCKED" and t["blocked_by"]:
-                roots.setdefault(t["blocked_by"], []).append(t["name"])
-        for cause, names in sorted(roots.items()):
-            print(wrapped("fix %s first: %d test%s below depend%s on it and %s not checked"
-                          % (cause, len(names), "" if len(names) == 1 else "s",
-                             "s" if len(names) == 1 else "", "is" if len(names) == 1 else "are"),
-                          "  ", width), file=out)
-        name_width = max(len(printable(t["name"])) for t in r["tests"])
-        for t in r["tests"]:
-            status = style("%-7s" % t["status"], STATUS_COLOURS[t["status"]])
-            line = "  %s %2d/%-2d  %-*s  %s" % ("%-7s" % t["status"], t["score"], t["points"],
-                                                name_width, printable(t["name"]),
-                                                printable(t["title"]))
-            print("  " + status + clipped(line, width)[9:], file=out)
-            if t["status"] == "PASS" or r["build_error"]:
-                continue
-            if t["status"] == "SKIP":
-                print(wrapped(t["messages"][0], pad, width, "skipped: "), file=out)
-                continue
-            for m in t["messages"][:3]:
-                print(wrapped(m, pad, width), file=out)
-            if t["status"] == "BLOCKED":
-                continue
-            if t["diff"]:
-                for line in printable(t["diff"]).splitlines():
-                    colour = "32" if line.startswith("+") else "31" if line.startswith("-") else "0"
-                    print("             " + style(clipped(line, width - 13), colour), file=out)
-            if t["hint"]:
-                print(wrapped(t["hint"], pad, width, "hint: "), file=out)
-            lab_dir = os.path.join(args.submission, r["lab"])
-            if t["command"]:
-                command = t["command"]
-                shown = "cd %s && make && %s" % (relative(lab_dir), command)
-                if len(shown) + len(pad) + 6 > width:
-                    command = "sh " + os.path.relpath(t["command_file"], lab_dir)
-                    shown = "cd %s && make && %s" % (relative(lab_dir), command)
-                if len(pad) + 6 + len(shown) > width:  # continued lines, still one command
-                    shown = shown.replace(" && ", " && \\\n" + " " * 6, shown.count(" && "))
-                print(pad + "try:  " + indented(shown, pad), file=out)
-            rerun = "make grade LAB=%s TEST=%s%s" % (
-                r["lab"][:2], t["name"],
-                "" if os.path.abspath(args.submission) == os.path.join(ROOT, "labs")
-                else " SUBMISSION=" + relative(args.submission))
-            print(pad + "rerun: " + indented(rerun, pad), file=out)
-            print(pad + "transcript: " + indented(relative(t["transcript"]) + "/", pad), file=out)
-        print("  %s %d/%d\n" % (style("subtotal", "1"), lab_total, lab_possible), file=out)
-    print(printable("Randomised cases used seed %s (replay: make grade SEED=%s)."
-                    % (args.seed, args.seed)), file=out)
-    verdict = "full marks" if total == possible else "%d point%s to find" % (
-        possible - total, "" if possible - total == 1 else "s")
-    print(style("Total: %d/%d (%s)" % (total, possible, verdict), "1"), file=out)
-    return total, possible
-
-
-def gradescope(results, elapsed):
-    """Gradescope's results.json as a dict; all its text through printable()."""
-    tests = []
-    for r in results:
-        for t in r["tests"]:
-            lines = ["%s: %s" % (t["status"], t["title"])] + t["messages"]
-            if r["build_error"]:
-                lines.append(r["build_error"])
-            if t["diff"]:
-                lines.append(t["diff"])
-            if t["status"] != "PASS" and t["hint"]:
-                lines.append("hint: " + t["hint"])
-            tests.append({"name": printable("%s: %s" % (r["lab"], t["name"])),
-                          "score": t["score"], "max_score": t["points"],
-                          "status": "passed" if t["status"] == "PASS" else "failed",
-                          "output": printable("\n".join(lines))})
-    return {"score": sum(t["score"] for t in tests),
-            "max_score": sum(t["max_score"] for t in tests),
-            "execution_time": round(elapsed, 3), "tests": tests}
-
-
-def write_csv(path, submission, results):
-    """One row for this submission, under a header; rows of other submissions are kept (from
-    path if it is a regular file of its own, not a symlink). The submission's name (chosen by
-    whoever submitted) through printable(). Written with write_atomic()."""
-    header = ["submission", "total", "max"] + [printable("%s:%s" % (r["lab"], t["name"]))
-                                               for r in results for t in r["tests"]]
-    submission = printable(submission)
-    row = [submission, str(sum(t["score"] for r in results for t in r["tests"])),
-           str(sum(t["points"] for r in results for t in r["tests"]))] + \
-        [str(t["score"]) for r in results for t in r["tests"]]
-    rows = []
-    text = read_own_file(path)
-    if text is not None:
-        old = list(csv.reader(io.StringIO(text, newline="")))
-        if old and old[0] == header:
-            rows = [r for r in old[1:] if r and r[0] != submission]
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows + [row])
-    write_atomic(path, buffer.getvalue().encode("utf-8", errors="surrogateescape"))
 
 
 def unsandboxed(args, session, style):

@@ -32,6 +32,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 sys.dont_write_bytecode = True  # no grader/__pycache__ left in the tree
 import grade  # noqa: E402
+import gradebook  # noqa: E402
+import gradescope  # noqa: E402
+import report  # noqa: E402
+import safe_files  # noqa: E402
+import safe_text  # noqa: E402
 
 # Characters that must never reach a report raw.
 FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069"
@@ -80,10 +85,10 @@ def check_printable_escapes():
              "\u2066\u2069": "\\u2066\\u2069", "\x07\x08\x0b\x0c": "\\x07\\x08\\x0b\\x0c",
              "\ud800": "\\ud800"}
     for raw, shown in cases.items():
-        got = grade.printable(raw)
+        got = safe_text.printable(raw)
         if got != shown:
             raise AssertionError("printable(%r) = %r, expected %r" % (raw, got, shown))
-    out = grade.printable(HOSTILE)
+    out = safe_text.printable(HOSTILE)
     assert_clean(out, "printable(HOSTILE)")
     if "\r" in out:
         raise AssertionError("printable() keeps a carriage return")
@@ -92,8 +97,8 @@ def check_printable_escapes():
 
 def check_printable_keeps():
     text = "queue 0x00000000 (id 0) left: caf\u00e9 \u65e5\u672c \U0001f600 \u20ac\n\tindented\\x"
-    if grade.printable(text) != text:
-        raise AssertionError("printable() changed ordinary text: %r" % grade.printable(text))
+    if safe_text.printable(text) != text:
+        raise AssertionError("printable() changed ordinary text: %r" % safe_text.printable(text))
     return "newline, tab, backslashes and non-ASCII letters unchanged"
 
 
@@ -106,7 +111,7 @@ def check_diff_bytes():
         diff = grade.diff_of(tmp)
     if "\\xff\\xfe" not in diff or "\\xc3(" not in diff or "caf\u00e9" not in diff:
         raise AssertionError("diff_of() does not show the bytes as \\xHH: %r" % diff)
-    assert_clean(grade.printable(diff), "printable(diff_of())")
+    assert_clean(safe_text.printable(diff), "printable(diff_of())")
     return "transcripts with bytes 0xff, 0xc3 0x28 read; shown as \\xff, \\xc3("
 
 
@@ -119,7 +124,7 @@ def check_atomic_symlink():
         os.symlink(target, dest)
         old = os.umask(0o022)
         try:
-            grade.write_atomic(dest, '{"score": 1}\n')
+            safe_files.write_atomic(dest, '{"score": 1}\n')
         finally:
             os.umask(old)
         with open(target) as f:
@@ -143,7 +148,7 @@ def check_atomic_cleanup():
         dest = os.path.join(tmp, "out.csv")
         os.mkdir(dest)  # os.replace onto a directory fails
         try:
-            grade.write_atomic(dest, "a,b\n")
+            safe_files.write_atomic(dest, "a,b\n")
         except OSError:
             pass
         else:
@@ -159,7 +164,7 @@ def check_terminal_report():
         args = argparse.Namespace(submission=sub, seed="1")
         for colour in (False, True):
             out = io.StringIO()
-            grade.print_report(results, args, grade.Style(colour), out)
+            report.print_report(results, args, report.Style(colour), out)
             text = out.getvalue()
             if colour:
                 text = GRADER_SGR.sub("", text)
@@ -176,7 +181,7 @@ def check_terminal_report():
 def check_gradescope():
     with tempfile.TemporaryDirectory() as tmp:
         _, results = fake_results(tmp)
-        text = json.dumps(grade.gradescope(results, 1.5), indent=1)
+        text = json.dumps(gradescope.gradescope(results, 1.5), indent=1)
         assert_clean(text, "results.json")
         back = json.loads(text)
         for t in back["tests"]:
@@ -194,9 +199,9 @@ def check_csv():
             f.write("do not touch\n")
         path = os.path.join(tmp, "scores.csv")
         os.symlink(target, path)
-        grade.write_csv(path, sub, results)
-        grade.write_csv(path, sub + "2", results)
-        grade.write_csv(path, sub, results)  # replaces its own row
+        gradebook.write_csv(path, sub, results)
+        gradebook.write_csv(path, sub + "2", results)
+        gradebook.write_csv(path, sub, results)  # replaces its own row
         with open(target) as f:
             if f.read() != "do not touch\n":
                 raise AssertionError("the CSV was written through a planted symlink")
@@ -205,7 +210,7 @@ def check_csv():
         text = raw.decode("utf-8")
         assert_clean(text.replace("\r\n", "\n"), "the CSV")
         rows = list(csv.reader(io.StringIO(text, newline="")))
-        if len(rows) != 3 or rows[2][0] != grade.printable(sub) or rows[2][1:3] != ["5", "15"]:
+        if len(rows) != 3 or rows[2][0] != safe_text.printable(sub) or rows[2][1:3] != ["5", "15"]:
             raise AssertionError("unexpected rows: %r" % rows)
     return "submission name escaped, one row per submission, not written through a symlink"
 
