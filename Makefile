@@ -35,7 +35,7 @@ OWN_C = $(shell find grader solutions tests -path tests/hostile -prune -o -name 
 
 GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
-	$(if $(CSV),--csv $(CSV)) $(if $(SEED),--seed $(SEED))
+	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED))
 
 .PHONY: all deps tools grade test skeletons handouts bench soak check-style clean
 .SECONDEXPANSION:

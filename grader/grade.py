@@ -26,8 +26,9 @@ import tempfile
 import time
 
 import submission
-from gradebook import write_csv
-from gradescope import gradescope
+import version
+import gradebook
+from gradescope import VISIBILITIES, gradescope
 from report import Style, print_report, relative
 from safe_files import read_own_file, write_atomic
 from safe_text import lines_of, printable, read_transcript
@@ -135,6 +136,10 @@ def load_rubric(lab):
     names = [t["name"] for t in rubric["tests"]]
     if rubric.get("lab") != lab or len(set(names)) != len(names):
         raise GraderError("grader/%s/rubric.json: wrong lab name or duplicate tests" % lab)
+    for t in rubric["tests"]:
+        if t.get("visibility", "visible") not in VISIBILITIES:
+            raise GraderError("grader/%s/rubric.json: test %s: visibility must be one of %s"
+                              % (lab, t["name"], ", ".join(VISIBILITIES)))
     return rubric
 
 
@@ -463,6 +468,7 @@ def grade_lab(lab, args, env, session):
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": hint_for(t.get("hint", ""), test_dir),
             "depends_on": t.get("depends_on", []),
+            "visibility": t.get("visibility", "visible"),
             # A test that cannot run here (SKIP) counts for nothing either way.
             "points": 0 if status == "SKIP" else t["points"],
             "score": t["points"] if status == "PASS" else 0,
@@ -592,6 +598,14 @@ def untouched_skeleton(lab, lab_dir):
         read_own_file(os.path.join(lab_dir, n)) == given[n] for n in names)
 
 
+def student_name(submission):
+    """A submission's name for the gradebook: its folder's, or the clone's when it is labs/."""
+    folder = os.path.abspath(submission)
+    if os.path.basename(folder) == "labs":
+        folder = os.path.dirname(folder)
+    return os.path.basename(folder) or folder
+
+
 def unsandboxed(args, session, style):
     """Where bubblewrap cannot make a sandbox: as root (a container that refuses namespaces),
     programs are kept from the grader by user separation alone, so the grader's files are made
@@ -626,7 +640,10 @@ def main():
     p.add_argument("--test", help="run only this test, or these (a,b), of the lab (with --lab)")
     p.add_argument("--results-json", help="also write a Gradescope results.json here")
     p.add_argument("--results-dir", default="results", help="transcripts go here")
-    p.add_argument("--csv", help="add this submission's row of scores to a CSV file")
+    p.add_argument("--csv", help="put this submission's scores in a gradebook (CSV, one row per "
+                   "student: other rows and labs not graded now are kept)")
+    p.add_argument("--student", help="the student's name in the gradebook (default: the "
+                   "submission folder's name)")
     p.add_argument("--summary-json", help="write the full result as JSON (for the self-tests)")
     p.add_argument("--seed", help="seed for randomised tests, to replay a run")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
@@ -668,13 +685,16 @@ def main():
         print("Total: %d/%d" % (total, possible))
     try:
         if args.results_json:
-            write_atomic(args.results_json,
-                         json.dumps(gradescope(results, elapsed), indent=1) + "\n")
+            write_atomic(args.results_json, json.dumps(
+                gradescope(results, elapsed, args.seed, version.describe()), indent=1) + "\n")
         if args.csv:
-            write_csv(args.csv, args.submission, results)
+            gradebook.update(args.csv, args.student or student_name(args.submission), results,
+                             args.seed, version.describe(),
+                             {lab: sum(t["points"] for t in load_rubric(lab)["tests"])
+                              for lab in find_labs(None)})
         if args.summary_json:
             write_atomic(args.summary_json, json.dumps(results, indent=1) + "\n")
-    except OSError as e:
+    except (OSError, ValueError) as e:
         print("grader error: cannot write the results: %s" % printable(str(e)), file=sys.stderr)
         return 2
     return 0 if total == possible else 1

@@ -1,29 +1,79 @@
-"""The gradebook: a CSV file of scores, one row per submission."""
-import csv
-import io
+"""The gradebook: a CSV file with one row per student.
 
+Columns: student, one per lab (its score), total, max (of every lab), seed, grader_version,
+graded_at. Grading a student again replaces the cells of the labs graded this time and keeps the
+others; every other student's row is kept. The file is rewritten atomically, under a lock, so
+that gradings at once (a class graded in parallel) never lose a row. Names are the student's
+(or their folder's): shown through printable(), and a leading = + - @ (which a spreadsheet would
+run as a formula) gets a ' before it."""
+import csv
+import fcntl
+import io
+import os
+import time
 
 from safe_files import read_own_file, write_atomic
 from safe_text import printable
 
-def write_csv(path, submission, results):
-    """One row for this submission, under a header; rows of other submissions are kept (from
-    path if it is a regular file of its own, not a symlink). The submission's name (chosen by
-    whoever submitted) through printable(). Written with write_atomic()."""
-    header = ["submission", "total", "max"] + [printable("%s:%s" % (r["lab"], t["name"]))
-                                               for r in results for t in r["tests"]]
-    submission = printable(submission)
-    row = [submission, str(sum(t["score"] for r in results for t in r["tests"])),
-           str(sum(t["points"] for r in results for t in r["tests"]))] + \
-        [str(t["score"]) for r in results for t in r["tests"]]
-    rows = []
+FIXED = ["student"]
+TRAILER = ["total", "max", "seed", "grader_version", "graded_at"]
+
+
+def cell(text):
+    text = printable(str(text))
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def read(path):
+    """[{column: value}] of the gradebook at path (a regular file of its own), or []."""
     text = read_own_file(path)
-    if text is not None:
-        old = list(csv.reader(io.StringIO(text, newline="")))
-        if old and old[0] == header:
-            rows = [r for r in old[1:] if r and r[0] != submission]
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows + [row])
-    write_atomic(path, buffer.getvalue().encode("utf-8", errors="surrogateescape"))
+    if not text:
+        return []
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows or rows[0][:1] != FIXED:
+        raise ValueError("%s is not a gradebook of this grader (its first column is not "
+                         "\"student\"): not overwritten" % path)
+    return [dict(zip(rows[0], r)) for r in rows[1:] if r]
+
+
+def merged_seed(old, seed, labs, every_lab):
+    """The row's seed: this grading's, or, when it re-graded only some labs with another
+    seed, both ("S1; 05-bank-server: S2")."""
+    if not old or every_lab or old == seed:
+        return seed
+    return "%s; %s: %s" % (old, ",".join(labs), seed)
+
+
+def update(path, student, results, seed, version, lab_max):
+    """Put this grading of student into the gradebook at path. lab_max: {lab: its points}, for
+    every lab of the course (the columns, in order)."""
+    student = cell(student)
+    labs = sorted(lab_max)
+    header = FIXED + labs + TRAILER
+    # The lock file stays: removing it would let two gradings lock two different files.
+    lock = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(lock, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = read(path)
+        row = next((r for r in rows if r.get("student") == student), None)
+        if row is None:
+            row = {"student": student}
+            rows.append(row)
+        graded = [r["lab"] for r in results]
+        for r in results:
+            row[r["lab"]] = str(sum(t["score"] for t in r["tests"]))
+        row["seed"] = cell(merged_seed(row.get("seed", ""), str(seed), graded,
+                                       set(graded) >= set(labs)))
+        row["grader_version"] = cell(version)
+        row["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for r in rows:
+            r["total"] = str(sum(int(r[lab]) for lab in labs if r.get(lab, "").isdigit()))
+            r["max"] = str(sum(lab_max.values()))
+        extra = [c for r in rows for c in r if c not in header]  # columns of older graders
+        header += sorted(set(extra))
+        rows.sort(key=lambda r: r["student"])
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows([[r.get(c, "") for c in header] for r in rows])
+        write_atomic(path, buffer.getvalue().encode("utf-8", errors="surrogateescape"))

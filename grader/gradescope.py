@@ -1,23 +1,74 @@
-"""Gradescope's results.json."""
+"""Gradescope's results.json, as its autograder specification describes it
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/).
+
+Per test: name, number (labs and tests in order), score, max_score, status (passed or failed;
+none for a test that cannot run here, which counts 0 of 0), output, visibility (the rubric's:
+visible, hidden or after_due_date). At the top: score, execution_time (whole seconds), output
+(the totals per lab, compiler errors once per lab, the seed), visibility, stdout_visibility
+(hidden: run_autograder's own output is for the instructor) and extra_data. Every text through
+printable()."""
 from safe_text import printable
 
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
-def gradescope(results, elapsed):
-    """Gradescope's results.json as a dict; all its text through printable()."""
-    tests = []
+
+def test_output(r, t):
+    """What a student reads under one test."""
+    if r["build_error"]:
+        return "%s: the program did not compile (the compiler's messages are at the top)" % (
+            t["status"])
+    lines = ["%s: %s" % (t["status"], t["title"])] + t["messages"]
+    if t["status"] in ("PASS", "SKIP", "BLOCKED"):
+        return "\n".join(lines)
+    if t["diff"]:
+        lines.append(t["diff"])
+    if t["hint"]:
+        lines.append("hint: " + t["hint"])
+    return "\n".join(lines)
+
+
+def overall_output(results, seed, pending=()):
+    lines = []
     for r in results:
-        for t in r["tests"]:
-            lines = ["%s: %s" % (t["status"], t["title"])] + t["messages"]
-            if r["build_error"]:
-                lines.append(r["build_error"])
-            if t["diff"]:
-                lines.append(t["diff"])
-            if t["status"] != "PASS" and t["hint"]:
-                lines.append("hint: " + t["hint"])
-            tests.append({"name": printable("%s: %s" % (r["lab"], t["name"])),
-                          "score": t["score"], "max_score": t["points"],
-                          "status": "passed" if t["status"] == "PASS" else "failed",
-                          "output": printable("\n".join(lines))})
+        total = sum(t["score"] for t in r["tests"])
+        possible = sum(t["points"] for t in r["tests"])
+        state = " (not started)" if r.get("not_started") else ""
+        if r["build_error"]:
+            state = ": DOES NOT COMPILE, every test of this lab scores 0"
+        lines.append("%s: %d/%d%s" % (r["lab"], total, possible, state))
+        if r["build_error"]:
+            lines += ["    " + line for line in r["build_error"].splitlines()[:30]]
+    for lab in pending:
+        lines.append("%s: not graded yet (the grading was stopped before this lab)" % lab)
+    if seed:
+        lines.append("Randomised cases used seed %s." % seed)
+    return "\n".join(lines)
+
+
+def gradescope(results, elapsed, seed=None, version=None, pending=()):
+    """Gradescope's results.json as a dict. pending: labs not graded (yet), named in the output
+    so that a platform's time limit shows for what it is."""
+    tests = []
+    for i, r in enumerate(results, 1):
+        for j, t in enumerate(r["tests"], 1):
+            test = {"name": printable("%s: %s" % (r["lab"], t["name"])),
+                    "number": "%d.%d" % (i, j),
+                    "score": t["score"], "max_score": t["points"],
+                    "output": printable(test_output(r, t)),
+                    "visibility": t.get("visibility", "visible")}
+            if t["status"] != "SKIP":  # a test that cannot run here: 0 of 0, neither way
+                test["status"] = "passed" if t["status"] == "PASS" else "failed"
+            tests.append(test)
+    extra = {"seed": seed, "grader_version": version,
+             "labs": {r["lab"]: {"score": sum(t["score"] for t in r["tests"]),
+                                 "max_score": sum(t["points"] for t in r["tests"])}
+                      for r in results}}
     return {"score": sum(t["score"] for t in tests),
-            "max_score": sum(t["max_score"] for t in tests),
-            "execution_time": round(elapsed, 3), "tests": tests}
+            "execution_time": int(round(elapsed)),
+            "output": printable(overall_output(results, seed, pending)),
+            "output_format": "text",
+            "test_output_format": "text",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "extra_data": extra,
+            "tests": tests}

@@ -191,6 +191,49 @@ def check_gradescope():
     return "results.json round-trips; no ESC/NUL/C1/bidi in it, ESC shown as \\x1b"
 
 
+def check_gradescope_spec():
+    """results.json as Gradescope's specification has it: the fields and their types, a status
+    only where it means something, a compiler error once, visibility as the rubric says."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _, results = fake_results(tmp)
+        results[0]["tests"][2] = dict(results[0]["tests"][2], visibility="after_due_date")
+        back = json.loads(json.dumps(gradescope.gradescope(results, 1.6, "42", "v1",
+                                                           pending=["03-nowait"])))
+    top = {"score": (int, float), "execution_time": int, "output": str, "visibility": str,
+           "stdout_visibility": str, "tests": list, "extra_data": dict}
+    for key, kind in top.items():
+        if not isinstance(back.get(key), kind):
+            raise AssertionError("results.json: %s missing or not %s" % (key, kind))
+    allowed = {"visible", "hidden", "after_due_date", "after_published"}
+    if back["visibility"] not in allowed or back["stdout_visibility"] not in allowed:
+        raise AssertionError("results.json: bad visibility")
+    by_name = {t["name"]: t for t in back["tests"]}
+    for t in back["tests"]:
+        for key, kind in {"name": str, "score": (int, float), "max_score": (int, float),
+                          "output": str, "visibility": str}.items():
+            if not isinstance(t.get(key), kind):
+                raise AssertionError("results.json test %s: %s missing or not %s"
+                                     % (t.get("name"), key, kind))
+        if t["visibility"] not in allowed or t.get("status", "passed") not in ("passed",
+                                                                               "failed"):
+            raise AssertionError("results.json test %s: bad visibility or status" % t["name"])
+    if "status" in by_name["01-two-children: skipped_one"] or \
+            by_name["01-two-children: skipped_one"]["max_score"] != 0:
+        raise AssertionError("a test that cannot run here shows as passed or failed")
+    if by_name["01-two-children: passes"]["visibility"] != "after_due_date":
+        raise AssertionError("the rubric's visibility is not kept")
+    if back["score"] != sum(t["score"] for t in back["tests"]) or back["execution_time"] != 2:
+        raise AssertionError("score or execution_time wrong")
+    compiler = "typed.c:1:2: error"
+    if back["output"].count(compiler) != 1 or any(compiler in t["output"]
+                                                  for t in back["tests"]):
+        raise AssertionError("the compiler's error is not shown exactly once, at the top")
+    if "03-nowait: not graded" not in back["output"] or "seed 42" not in back["output"]:
+        raise AssertionError("the top output does not name the labs not graded and the seed")
+    return ("the specification's fields and types; skipped tests 0 of 0 with no status; the "
+            "compiler's error once; the rubric's visibility")
+
+
 def check_csv():
     with tempfile.TemporaryDirectory() as tmp:
         sub, results = fake_results(tmp)
@@ -199,9 +242,19 @@ def check_csv():
             f.write("do not touch\n")
         path = os.path.join(tmp, "scores.csv")
         os.symlink(target, path)
-        gradebook.write_csv(path, sub, results)
-        gradebook.write_csv(path, sub + "2", results)
-        gradebook.write_csv(path, sub, results)  # replaces its own row
+        os.symlink(target, path + ".lock")
+        lab_max = {"01-two-children": 15, "02-typed-selection": 5, "03-nowait": 7}
+        try:
+            gradebook.update(path, sub, results, 1, "v1", lab_max)
+            raise AssertionError("the gradebook's lock was opened through a planted symlink")
+        except OSError:
+            pass
+        os.unlink(path + ".lock")
+        gradebook.update(path, sub, results, 1, "v1", lab_max)
+        gradebook.update(path, "=HYPERLINK(\"http://x\")", results, 2, "v1", lab_max)
+        # Only lab 01 again, with another seed: lab 02's score stays.
+        gradebook.update(path, sub, [dict(results[0], tests=[dict(results[0]["tests"][2])])], 3,
+                         "v2", lab_max)
         with open(target) as f:
             if f.read() != "do not touch\n":
                 raise AssertionError("the CSV was written through a planted symlink")
@@ -210,9 +263,18 @@ def check_csv():
         text = raw.decode("utf-8")
         assert_clean(text.replace("\r\n", "\n"), "the CSV")
         rows = list(csv.reader(io.StringIO(text, newline="")))
-        if len(rows) != 3 or rows[2][0] != safe_text.printable(sub) or rows[2][1:3] != ["5", "15"]:
-            raise AssertionError("unexpected rows: %r" % rows)
-    return "submission name escaped, one row per submission, not written through a symlink"
+        header = ["student", "01-two-children", "02-typed-selection", "03-nowait", "total",
+                  "max", "seed", "grader_version", "graded_at"]
+        if rows[0] != header or len(rows) != 3:
+            raise AssertionError("unexpected gradebook: %r" % rows)
+        mine = [r for r in rows if r[0] == safe_text.printable(sub)]
+        if len(mine) != 1 or mine[0][1:8] != ["5", "0", "", "5", "27", "1; 01-two-children: 3",
+                                              "v2"]:
+            raise AssertionError("re-grading one lab lost or changed another: %r" % rows)
+        if not any(r[0].startswith("'=HYPERLINK") for r in rows):
+            raise AssertionError("a name that a spreadsheet runs as a formula was kept: %r" % rows)
+    return ("one row per student, merged on re-grading one lab; names escaped, formulas defused; "
+            "not written through a symlink")
 
 
 C_TEST = """#include <criterion/criterion.h>
@@ -266,8 +328,8 @@ def check_report_c():
 
 
 CHECKS = [check_printable_escapes, check_printable_keeps, check_diff_bytes, check_atomic_symlink,
-          check_atomic_cleanup, check_terminal_report, check_gradescope, check_csv,
-          check_report_c]
+          check_atomic_cleanup, check_terminal_report, check_gradescope, check_gradescope_spec,
+          check_csv, check_report_c]
 
 
 def main():
