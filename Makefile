@@ -3,6 +3,7 @@
 #   make grade [LAB=01] [SUBMISSION=labs] [TEST=name] [RESULTS=results.json] [SEED=n]
 #   make test         the self-tests (what CI runs)
 #   make skeletons    regenerate labs/ from solutions/ (instructors)
+#   make student-release OUT=dir   what students get: no solution, no hidden test
 #   make handouts     refresh the rubric tables in handouts/
 #   make bench        time grading of the reference solutions
 #   make check-style  clang-format and cppcheck on our own C code
@@ -37,7 +38,7 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
 	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED))
 
-.PHONY: all deps tools grade test skeletons handouts bench soak check-style clean
+.PHONY: all deps tools grade test skeletons handouts bench soak student-release check-style clean
 .SECONDEXPANSION:
 
 all: tools
@@ -70,6 +71,11 @@ soak: tools
 	@$(PYTHON) tests/soak.py $(if $(N),-n $(N)) $(if $(PARALLEL),--parallel $(PARALLEL)) \
 		$(if $(HOGS),--hogs $(HOGS)) $(if $(BURST),--burst $(BURST)) $(if $(LAB),--labs $(LAB)) \
 		$(if $(QUICK),--quick)
+
+# What students get: handouts, skeletons, the grader and its visible tests; no solution.
+student-release: tools
+	@test -n "$(OUT)" || { echo "usage: make student-release OUT=dir [LAB=01,05] [HIDE=01:test]"; exit 2; }
+	@$(PYTHON) grader/release.py $(OUT) $(if $(LAB),--labs $(LAB)) $(if $(HIDE),--hide $(HIDE))
 
 check-style:
 	clang-format --dry-run --Werror $(OWN_C)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 
+import layout
 import submission
 import version
 import gradebook
@@ -319,9 +320,17 @@ def first_command(test_dir):
     return None, None
 
 
+def has_reference(lab):
+    """False in a student release, which ships no solution (grader/release.py)."""
+    return os.path.isdir(os.path.join(ROOT, "solutions", lab))
+
+
 def calibration_dir(lab, build, mode):
     """Where the reference's times on this lab's cases are remembered: a folder named after
-    everything they depend on (the machine, the sandbox mode, the solution, the tests)."""
+    everything they depend on (the machine, the sandbox mode, the solution, the tests). In a
+    student release, which has no reference to run, it starts as a copy of the figures the
+    release shipped (grader/LAB/calibration, with the speed of the machine that measured them,
+    which timeout_scale compares with this one's)."""
     digest = hashlib.sha256()
     digest.update(("%s %s %s" % (platform.node(), os.cpu_count(), mode)).encode())
     for folder in (os.path.join(ROOT, "solutions", lab), os.path.join(ROOT, "grader", lab)):
@@ -331,6 +340,15 @@ def calibration_dir(lab, build, mode):
                 with open(os.path.join(base, name), "rb") as f:
                     digest.update(name.encode() + f.read())
     path = os.path.join(build, "calibration", "%s-%s" % (lab, digest.hexdigest()[:16]))
+    shipped = os.path.join(ROOT, "grader", lab, "calibration")
+    if not has_reference(lab) and not os.path.isdir(path) and os.path.isdir(shipped):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        work = tempfile.mkdtemp(prefix=".shipped-", dir=os.path.dirname(path))
+        shutil.copytree(shipped, work, dirs_exist_ok=True)
+        try:
+            os.rename(work, path)
+        except OSError:  # another grading put it there first
+            shutil.rmtree(work, ignore_errors=True)
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -354,6 +372,9 @@ def grade_lab(lab, args, env, session):
     tmp = session.tmp
     """Build and test one lab; returns its result as a dict (never raises for student faults)."""
     rubric = load_rubric(lab)
+    # A student release lists its hidden tests without their code: graded elsewhere.
+    hidden = [t for t in rubric["tests"] if t.get("hidden_here")]
+    rubric["tests"] = [t for t in rubric["tests"] if not t.get("hidden_here")]
     programs = programs_of(rubric)
     program = next(iter(programs))
     results_dir = os.path.join(args.results_dir, lab)
@@ -367,16 +388,23 @@ def grade_lab(lab, args, env, session):
                              ", ".join(t["name"] for t in rubric["tests"])))
     tests = [t for t in rubric["tests"] if not wanted or t["name"] in wanted]
     result = {"lab": lab, "title": rubric["title"], "program": ", ".join(programs), "tests": [],
-              "build_error": None, "warnings": ""}
+              "build_error": None, "warnings": "", "hidden_tests": len(hidden),
+              "hidden_points": sum(t["points"] for t in hidden)}
     sub_dir = os.path.join(args.submission, lab)
-    ok, message = build(sub_dir, programs, os.path.join(tmp, "submission", lab), session)
+    if not os.path.lexists(sub_dir):
+        ok, message = False, layout.missing_message(args.submission, lab)
+        result["missing"] = message
+    else:
+        ok, message = build(sub_dir, programs, os.path.join(tmp, "submission", lab), session)
     if not ok:
         result["build_error"] = message
     elif "warning:" in message:
         result["warnings"] = message
     calibration = calibration_dir(lab, env["MSGLAB_BUILD"], env["MSGLAB_MODE"])
-    ref_ok, ref_message = reference_binaries(lab, programs, calibration,
-                                             os.path.join(tmp, "reference", lab))
+    ref_ok, ref_message = True, ""
+    if has_reference(lab):
+        ref_ok, ref_message = reference_binaries(lab, programs, calibration,
+                                                 os.path.join(tmp, "reference", lab))
     if not ref_ok:
         raise GraderError("the reference solution of %s does not build:\n%s" % (lab, ref_message))
     entries, memory = {}, None
@@ -391,7 +419,8 @@ def grade_lab(lab, args, env, session):
         lab_env = dict(env,
                        MSGLAB_LAB=lab,
                        MSGLAB_PROGRAM=os.path.join(tmp, "submission", lab, program),
-                       MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program),
+                       MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program)
+                       if has_reference(lab) else "",
                        MSGLAB_CALIBRATION=calibration,
                        MSGLAB_TIMEOUT_SCALE="%.2f" % scale)
         tools = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tools")
@@ -455,7 +484,9 @@ def grade_lab(lab, args, env, session):
         status, why = ("FAIL", "") if not ok else outcome_of(entry, test_dir)
         # Criterion 2.4.1 lists a test's assertions newest first.
         messages = list(reversed(entry["messages"])) if entry else []
-        if not ok:
+        if result.get("missing"):
+            messages = ["not graded: " + result["missing"]]
+        elif not ok:
             messages = ["the program did not compile"]
         elif entry is None:
             messages = ["grader error: this test did not run (see %s/criterion.log)" % results_dir]
@@ -587,9 +618,16 @@ def hint_for(hint, test_dir):
 
 def untouched_skeleton(lab, lab_dir):
     """True when the lab's C files are exactly the skeleton's: the student has not started."""
-    import skeleton
-    given = {os.path.basename(path): text for path, text in skeleton.generated().items()
-             if os.path.dirname(path) == lab and path.endswith((".c", ".h"))}
+    shipped = os.path.join(ROOT, "grader", lab, "skeleton")  # a student release's copy
+    if has_reference(lab):
+        import skeleton
+        given = {os.path.basename(path): text for path, text in skeleton.generated().items()
+                 if os.path.dirname(path) == lab and path.endswith((".c", ".h"))}
+    elif os.path.isdir(shipped):
+        given = {n: read_own_file(os.path.join(shipped, n)) for n in os.listdir(shipped)
+                 if n.endswith((".c", ".h"))}
+    else:
+        return False
     try:
         names = {n for n in os.listdir(lab_dir) if n.endswith((".c", ".h"))}
     except OSError:
@@ -662,6 +700,7 @@ def main():
         labs = find_labs(args.lab)
         if not os.path.isdir(args.submission):
             raise GraderError("no submission folder %s" % args.submission)
+        args.submission = layout.labs_root(args.submission, find_labs(None))
         with Session(args.build) as session:
             env = session.env
             env["MSGLAB_SEED"] = args.seed

@@ -14,6 +14,8 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 def test_output(r, t):
     """What a student reads under one test."""
+    if r.get("missing"):
+        return "%s: not graded: the lab's folder is missing (see the top)" % t["status"]
     if r["build_error"]:
         return "%s: the program did not compile (the compiler's messages are at the top)" % (
             t["status"])
@@ -35,6 +37,8 @@ def overall_output(results, seed, pending=()):
         state = " (not started)" if r.get("not_started") else ""
         if r["build_error"]:
             state = ": DOES NOT COMPILE, every test of this lab scores 0"
+        if r.get("missing"):
+            state = ": MISSING, every test of this lab scores 0"
         lines.append("%s: %d/%d%s" % (r["lab"], total, possible, state))
         if r["build_error"]:
             lines += ["    " + line for line in r["build_error"].splitlines()[:30]]

@@ -64,12 +64,18 @@ def print_report(results, args, style, out):
         lab_total = sum(t["score"] for t in r["tests"])
         lab_possible = sum(t["points"] for t in r["tests"])
         heading = printable("%s: %s (%s)" % (r["lab"], r["title"], r["program"]))
+        hidden = "" if not r.get("hidden_tests") else " (+%d hidden)" % r["hidden_tests"]
         if r.get("not_started"):
-            print(style(clipped("%s  not started: %d/%d" % (heading, lab_total, lab_possible),
-                                width), "1"), file=out)
+            print(style(clipped("%s  not started: %d/%d%s" % (heading, lab_total, lab_possible,
+                                                                hidden), width), "1"), file=out)
             continue
         print(style(clipped(heading, width), "1"), file=out)
-        if r["build_error"]:
+        if r.get("missing"):
+            print(wrapped(r["missing"], "  ", width, "MISSING: "), file=out)
+            print("  %s %d/%d: every test of this lab scores 0\n"
+                  % (style("subtotal", "1"), lab_total, lab_possible), file=out)
+            continue
+        elif r["build_error"]:
             print("  " + style("DOES NOT COMPILE", "31") + ": every test of this lab scores 0.",
                   file=out)
             for line in printable(r["build_error"]).splitlines()[:30]:
@@ -125,10 +131,21 @@ def print_report(results, args, style, out):
                 else " SUBMISSION=" + relative(args.submission))
             print(pad + "rerun: " + indented(rerun, pad), file=out)
             print(pad + "transcript: " + indented(relative(t["transcript"]) + "/", pad), file=out)
+        if r.get("hidden_tests"):
+            print(wrapped("+ %d hidden test%s (%d point%s), not here: your instructor's grading "
+                          "runs %s" % (r["hidden_tests"], "" if r["hidden_tests"] == 1 else "s",
+                                       r["hidden_points"], "" if r["hidden_points"] == 1 else "s",
+                                       "it" if r["hidden_tests"] == 1 else "them"), "  ", width),
+                  file=out)
         print("  %s %d/%d\n" % (style("subtotal", "1"), lab_total, lab_possible), file=out)
     print(printable("Randomised cases used seed %s (replay: make grade SEED=%s)."
                     % (args.seed, args.seed)), file=out)
+    hidden = sum(r.get("hidden_tests", 0) for r in results)
     verdict = "full marks" if total == possible else "%d point%s to find" % (
         possible - total, "" if possible - total == 1 else "s")
+    if hidden and total == possible:  # never "full marks" while tests exist that did not run
+        points = sum(r.get("hidden_points", 0) for r in results)
+        verdict = "every test here passes; %d hidden test%s (%d point%s) not run here" % (
+            hidden, "" if hidden == 1 else "s", points, "" if points == 1 else "s")
     print(style("Total: %d/%d (%s)" % (total, possible, verdict), "1"), file=out)
     return total, possible

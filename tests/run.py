@@ -31,7 +31,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import grade  # noqa: E402
-import variants  # noqa: E402
+
+# A student release (grader/release.py) has no solutions/ and none of the instructors' tests:
+# make test there runs the checks that need neither.
+RELEASE = not os.path.isdir(os.path.join(ROOT, "solutions"))
+if not RELEASE:
+    import variants  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
 ASAN_BUILD = os.path.join(BUILD, "asan")
@@ -104,14 +109,15 @@ def check_skeleton_keeps_edits():
 
 def check_compiles():
     for lab in labs():
-        for tree, what in (("solutions", "solution"), ("labs", "skeleton")):
+        for tree, what in ((("labs", "skeleton"),) if RELEASE else
+                           (("solutions", "solution"), ("labs", "skeleton"))):
             folder = os.path.join(ROOT, tree, lab)
             for source in sorted(f for f in os.listdir(folder) if f.endswith(".c")):
                 p = run(["cc"] + STUDENT_CFLAGS + [source], cwd=folder)
                 if p.returncode:
                     raise Failed("the %s %s/%s/%s gives warnings:\n%s"
                                  % (what, tree, lab, source, p.stderr))
-    return "solutions and skeletons compile without a warning"
+    return "%s compile without a warning" % ("skeletons" if RELEASE else "solutions and skeletons")
 
 
 def criterion(binary, env=None, name=None):
@@ -282,6 +288,61 @@ def check_skeletons():
         raise Failed("skeletons: scored on %s; grader errors on %s; memory_safety not BLOCKED "
                      "in %s" % (scored, errors, unblocked))
     return "skeletons: 0 points on every lab, memory_safety BLOCKED, no grader error"
+
+
+def check_student_release():
+    """make student-release (lab 01, one test hidden): nothing of the solutions (no file, no
+    line of an answer, no binary) and no hidden test's code; inside it the grader builds and
+    grades on its own: the reference solution passes every test there, and the report counts
+    the hidden test instead of claiming full marks."""
+    lab = "01-two-children"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "release")
+        p = run(["make", "--no-print-directory", "student-release", "OUT=" + out, "LAB=01",
+                 "HIDE=01:ftok_key"], cwd=ROOT, timeout=900)
+        if p.returncode:
+            raise Failed("make student-release failed:\n%s%s" % (p.stdout, p.stderr[-3000:]))
+        for path in ("solutions", "tests/buggy", "tests/correct", "tests/hostile",
+                     "grader/release.py", "grader/skeleton.py", "build"):
+            if os.path.exists(os.path.join(out, path)):
+                raise Failed("the student release holds %s" % path)
+        answers = set()
+        for name in os.listdir(os.path.join(ROOT, "solutions", lab)):
+            with open(os.path.join(ROOT, "solutions", lab, name)) as f:
+                solution = {line.strip() for line in f}
+            with open(os.path.join(ROOT, "labs", lab, name)) as f:
+                given = {line.strip() for line in f}
+            answers |= {line for line in solution - given if len(line) > 24}
+        for base, _, files in os.walk(out):
+            for name in files:
+                with open(os.path.join(base, name), "rb") as f:
+                    data = f.read()
+                where = os.path.relpath(os.path.join(base, name), out)
+                if data.startswith(b"\x7fELF"):
+                    raise Failed("the student release holds a binary: %s" % where)
+                leaked = [a for a in answers if a.encode() in data]
+                if leaked:
+                    raise Failed("%s holds a line of the solution: %s" % (where, leaked[0]))
+        with open(os.path.join(out, "grader", lab, "tests.c")) as f:
+            if "Test(lab, ftok_key" in f.read():
+                raise Failed("the hidden test's code is in the release")
+        for name in os.listdir(os.path.join(ROOT, "solutions", lab)):
+            shutil.copy(os.path.join(ROOT, "solutions", lab, name), os.path.join(out, "labs", lab))
+        results = os.path.join(tmp, "results.json")
+        p = run(["make", "--no-print-directory", "grade", "LAB=01", "RESULTS=" + results],
+                cwd=out, timeout=900)
+        if not os.path.exists(results):
+            raise Failed("make grade in the release gave no results:\n%s%s"
+                         % (p.stdout[-3000:], p.stderr[-3000:]))
+        with open(results) as f:
+            scored = json.load(f)
+        lost = [t["name"] for t in scored["tests"] if t["score"] != t["max_score"]]
+        if lost or "1 hidden test" not in p.stdout or "full marks" in p.stdout:
+            raise Failed("grading the reference in the release: lost %s; report:\n%s"
+                         % (lost, p.stdout[-2000:]))
+    return ("student release: no solution (file, answer line or binary), hidden test cut out; "
+            "there the reference passes all %d tests and the report counts 1 hidden test"
+            % len(scored["tests"]))
 
 
 def check_variant(lab, name, files, expected, root_only):
@@ -506,9 +567,13 @@ def main():
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
               check_reference_container, check_unsandboxed_refuses, check_skeletons,
-              check_variants, check_correct_variants, check_report, check_bad_submissions,
+              check_student_release, check_variants, check_correct_variants, check_report,
+              check_bad_submissions,
               check_layout, check_hostile,
               check_hostile_user, check_hostile_container]
+    if RELEASE:
+        checks = [check_compiles, check_kernel, check_trace, check_output_safety, check_harness,
+                  check_skeletons]
     if options.checks:
         known = {c.__name__: c for c in checks}
         unknown = [name for name in options.checks if name not in known]
@@ -523,7 +588,8 @@ def main():
         try:
             message = check()
             print("ok    %-28s %s (%.1f s)" % (check.__name__, message, time.monotonic() - t0))
-        except (Failed, grade.GraderError, variants.VariantError, subprocess.TimeoutExpired) as e:
+        except (Failed, grade.GraderError, subprocess.TimeoutExpired) + (
+                () if RELEASE else (variants.VariantError,)) as e:
             failed += 1
             print("FAIL  %-28s %s" % (check.__name__, str(e).replace("\n", "\n      ")))
         sys.stdout.flush()
