@@ -4,6 +4,7 @@
 #   make test         the self-tests (what CI runs)
 #   make skeletons    regenerate labs/ from solutions/ (instructors)
 #   make student-release OUT=dir   what students get: no solution, no hidden test
+#   make gradescope [OUT=file.zip] [LAB=01,05]   Gradescope's autograder zip
 #   make handouts     refresh the rubric tables in handouts/
 #   make bench        time grading of the reference solutions
 #   make check-style  clang-format and cppcheck on our own C code
@@ -38,7 +39,8 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
 	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED))
 
-.PHONY: all deps tools grade test skeletons handouts bench soak student-release check-style clean
+.PHONY: all deps tools grade test skeletons handouts bench soak student-release gradescope \
+	check-style clean
 .SECONDEXPANSION:
 
 all: tools
@@ -76,6 +78,10 @@ soak: tools
 student-release: tools
 	@test -n "$(OUT)" || { echo "usage: make student-release OUT=dir [LAB=01,05] [HIDE=01:test]"; exit 2; }
 	@$(PYTHON) grader/release.py $(OUT) $(if $(LAB),--labs $(LAB)) $(if $(HIDE),--hide $(HIDE))
+
+# Gradescope's autograder zip: setup.sh, run_autograder, the grader with every test.
+gradescope: tools
+	@$(PYTHON) grader/gradescope_bundle.py $(or $(OUT),msglab-gradescope.zip) $(if $(LAB),--labs $(LAB))
 
 check-style:
 	clang-format --dry-run --Werror $(OWN_C)

@@ -31,8 +31,8 @@ import version
 
 ROOT = grade.ROOT
 # What a student needs of the repository, beside labs/, handouts/ and grader/LAB/.
-GRADER_FILES = ["grade.py", "report.py", "gradescope.py", "gradebook.py", "safe_text.py",
-                "safe_files.py", "submission.py", "version.py", "ensure-deps.sh"]
+GRADER_FILES = ["grade.py", "report.py", "gradescope.py", "gradebook.py", "layout.py",
+                "safe_text.py", "safe_files.py", "submission.py", "version.py", "ensure-deps.sh"]
 GRADER_FOLDERS = ["lib", "sandbox"]
 TEST_FOLDERS = ["harness", "kernel", "trace", "container", "style"]
 TEST_FILES = ["run.py", "output_safety.py"]
@@ -135,29 +135,19 @@ def copy_lab_grader(lab, out, hidden, calibration):
                 f.write(text)
 
 
-def main():
-    p = argparse.ArgumentParser(description="Build the student release.")
-    p.add_argument("out", help="a new or empty folder")
-    p.add_argument("--labs", help="only these labs (01,05; default: all)")
-    p.add_argument("--hide", default="", help="also leave out these tests (LAB:TEST,...)")
-    p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
-    args = p.parse_args()
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and os.listdir(out):
-        p.error("%s is not empty" % out)
-    labs = [lab for sel in (args.labs.split(",") if args.labs else [None])
-            for lab in grade.find_labs(sel)]
-    hide = {}
-    for item in filter(None, args.hide.split(",")):
-        lab, _, test = item.partition(":")
-        hide.setdefault(grade.find_labs(lab)[0], set()).add(test)
-    calibration = calibrate(labs, os.path.abspath(args.build))
+def build_tree(out, labs, hide, build, keep_hidden=False):
+    """The release's files in out (new or empty): labs, their graders with shipped calibration
+    figures, the grader's code and the student-side tests. hide: {lab: tests left out}, added to
+    the rubric's hidden ones; with keep_hidden (the Gradescope bundle, which graders alone see)
+    every test stays. Returns the tests left out, as LAB:TEST."""
+    calibration = calibrate(labs, build)
     os.makedirs(os.path.join(out, "handouts"))
     left_out = []
     for lab in labs:
         rubric = grade.load_rubric(lab)
-        hidden = {t["name"] for t in rubric["tests"]
-                  if t.get("visibility", "visible") != "visible"} | hide.get(lab, set())
+        hidden = set() if keep_hidden else {
+            t["name"] for t in rubric["tests"]
+            if t.get("visibility", "visible") != "visible"} | hide.get(lab, set())
         left_out += ["%s:%s" % (lab, t) for t in sorted(hidden)]
         copy_lab_grader(lab, out, hidden, calibration[lab])
         shutil.copytree(os.path.join(ROOT, "labs", lab), os.path.join(out, "labs", lab))
@@ -179,7 +169,32 @@ def main():
     shutil.copy(os.path.join(ROOT, "Makefile"), out)
     shutil.copy(os.path.join(ROOT, "release", "README.md"), out)
     with open(os.path.join(out, "VERSION"), "w") as f:
-        f.write(version.describe() + "-student\n")
+        f.write(version.describe() + ("-gradescope\n" if keep_hidden else "-student\n"))
+    return left_out
+
+
+def parse_labs(labs, hide):
+    """--labs and --hide as ([lab], {lab: {test}})."""
+    chosen = [lab for sel in (labs.split(",") if labs else [None]) for lab in grade.find_labs(sel)]
+    hidden = {}
+    for item in filter(None, (hide or "").split(",")):
+        lab, _, test = item.partition(":")
+        hidden.setdefault(grade.find_labs(lab)[0], set()).add(test)
+    return chosen, hidden
+
+
+def main():
+    p = argparse.ArgumentParser(description="Build the student release.")
+    p.add_argument("out", help="a new or empty folder")
+    p.add_argument("--labs", help="only these labs (01,05; default: all)")
+    p.add_argument("--hide", default="", help="also leave out these tests (LAB:TEST,...)")
+    p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
+    args = p.parse_args()
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and os.listdir(out):
+        p.error("%s is not empty" % out)
+    labs, hide = parse_labs(args.labs, args.hide)
+    left_out = build_tree(out, labs, hide, os.path.abspath(args.build))
     print("release: %s (labs %s; hidden tests left out: %s)"
           % (out, ", ".join(labs), ", ".join(left_out) or "none"))
 

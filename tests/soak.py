@@ -91,13 +91,13 @@ def make_units(labs, tmp, buggy_count):
     for lab in labs:
         correct.append(Unit("reference", lab, "reference", os.path.join(ROOT, "solutions")))
         program = program_of(lab)
-        for name, files, fails, _ in variants.variants(lab, program, "correct"):
+        for name, files, fails, _, _ in variants.variants(lab, program, "correct"):
             if fails:
                 raise SystemExit("soak: tests/correct/%s/%s.variant lists failures: %s"
                                  % (lab, name, " ".join(sorted(fails))))
             folder = write_submission(tmp, lab, files, "correct-%s-%s" % (lab[:2], name))
             correct.append(Unit("correct variant", lab, name, folder))
-        for name, files, fails, root_only in variants.variants(lab, program):
+        for name, files, fails, root_only, _ in variants.variants(lab, program):
             folder = write_submission(tmp, lab, files, "buggy-%s-%s" % (lab[:2], name))
             buggy.append(Unit("buggy variant", lab, name, folder, fails, root_only))
     # A few buggy variants, spread over the labs, picked with a fixed seed.

@@ -12,7 +12,9 @@ tests/buggy/LAB/NAME.variant describes a bug as edits to solutions/LAB/PROGRAM.c
     //@@ end
 
 (more replace/with pairs may follow before //@@ end). A line "root only: test_c" names listed
-tests that fail only when the grader runs as root (the bug needs a second user to show).
+tests that fail only when the grader runs as root (the bug needs a second user to show); a line
+"may fail: test_d" names tests the same bug may or may not fail, run by run (output another
+process inherited unflushed lands in the middle of a line, or not).
 A line "file: NAME.c" in the header edits
 that file of the solution instead of PROGRAM.c (for labs of several files). The variant's
 submission is the whole solution folder with that one file changed. A variant must fail exactly
@@ -67,7 +69,8 @@ def solution_files(lab):
 
 def variants(lab, program, folder="buggy"):
     """[(name, {file: content} of the buggy submission, set of tests it must fail, the subset
-    that fails only as root)]. folder="correct": tests/correct, whose variants fail nothing."""
+    that fails only as root, the tests it may fail as well)]. folder="correct": tests/correct,
+    whose variants fail nothing."""
     folder = os.path.join(ROOT, "tests", folder, lab)
     if not os.path.isdir(folder):
         return []
@@ -86,5 +89,6 @@ def variants(lab, program, folder="buggy"):
             raise VariantError("%s: the solution has no %s" % (where, target))
         files[target] = apply_edits(files[target], text, where)
         found.append((os.path.splitext(name)[0], files, expected_failures(text, where),
-                      header_field(text, "root only") or set()))
+                      header_field(text, "root only") or set(),
+                      header_field(text, "may fail") or set()))
     return found
