@@ -1,6 +1,7 @@
 # msglab: System V message queue labs, their autograder, and the suite that tests the grader.
 #
 #   make grade [LAB=01] [SUBMISSION=labs] [TEST=name] [RESULTS=results.json] [SEED=n]
+#   make grade-class CLASS=dir [OUT=dir] [JOBS=n]   grade every submission of a class
 #   make test         the self-tests (what CI runs)
 #   make skeletons    regenerate labs/ from solutions/ (instructors)
 #   make student-release OUT=dir   what students get: no solution, no hidden test
@@ -39,8 +40,8 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
 	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED))
 
-.PHONY: all deps tools grade test skeletons handouts bench soak student-release gradescope \
-	check-style clean
+.PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release \
+	gradescope check-style clean
 .SECONDEXPANSION:
 
 all: tools
@@ -56,6 +57,12 @@ tools: $(TOOLS)
 
 grade: tools
 	@$(PYTHON) grader/grade.py $(GRADE_ARGS)
+
+# A whole class: one folder, .zip or .tar.gz per student in CLASS.
+grade-class: tools
+	@test -n "$(CLASS)" || { echo "usage: make grade-class CLASS=dir [OUT=dir] [JOBS=n] [LAB=01,05] [SEED=n]"; exit 2; }
+	@$(PYTHON) grader/classgrade.py $(CLASS) $(if $(OUT),--out $(OUT)) $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(LAB),--lab $(LAB)) $(if $(SEED),--seed $(SEED))
 
 test: tools $(ASAN_TOOLS) $(SELFTESTS)
 	@$(PYTHON) tests/run.py $(if $(FULL),--full)

@@ -1,7 +1,7 @@
 """The gradebook: a CSV file with one row per student.
 
 Columns: student, one per lab (its score), total, max (of every lab), seed, grader_version,
-graded_at. Grading a student again replaces the cells of the labs graded this time and keeps the
+graded_at, note (why a student could not be graded: an archive refused, a grader error). Grading a student again replaces the cells of the labs graded this time and keeps the
 others; every other student's row is kept. The file is rewritten atomically, under a lock, so
 that gradings at once (a class graded in parallel) never lose a row. Names are the student's
 (or their folder's): shown through printable(), and a leading = + - @ (which a spreadsheet would
@@ -16,7 +16,7 @@ from safe_files import read_own_file, write_atomic
 from safe_text import printable
 
 FIXED = ["student"]
-TRAILER = ["total", "max", "seed", "grader_version", "graded_at"]
+TRAILER = ["total", "max", "seed", "grader_version", "graded_at", "note"]
 
 
 def cell(text):
@@ -44,9 +44,10 @@ def merged_seed(old, seed, labs, every_lab):
     return "%s; %s: %s" % (old, ",".join(labs), seed)
 
 
-def update(path, student, results, seed, version, lab_max):
+def update(path, student, results, seed, version, lab_max, note=""):
     """Put this grading of student into the gradebook at path. lab_max: {lab: its points}, for
-    every lab of the course (the columns, in order)."""
+    every lab of the course (the columns, in order). note: why no lab could be graded (then
+    results is empty and the row still appears)."""
     student = cell(student)
     labs = sorted(lab_max)
     header = FIXED + labs + TRAILER
@@ -62,10 +63,12 @@ def update(path, student, results, seed, version, lab_max):
         graded = [r["lab"] for r in results]
         for r in results:
             row[r["lab"]] = str(sum(t["score"] for t in r["tests"]))
-        row["seed"] = cell(merged_seed(row.get("seed", ""), str(seed), graded,
-                                       set(graded) >= set(labs)))
+        if graded:
+            row["seed"] = cell(merged_seed(row.get("seed", ""), str(seed), graded,
+                                           set(graded) >= set(labs)))
         row["grader_version"] = cell(version)
         row["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        row["note"] = cell(note)
         for r in rows:
             r["total"] = str(sum(int(r[lab]) for lab in labs if r.get(lab, "").isdigit()))
             r["max"] = str(sum(lab_max.values()))

@@ -264,7 +264,7 @@ def check_csv():
         assert_clean(text.replace("\r\n", "\n"), "the CSV")
         rows = list(csv.reader(io.StringIO(text, newline="")))
         header = ["student", "01-two-children", "02-typed-selection", "03-nowait", "total",
-                  "max", "seed", "grader_version", "graded_at"]
+                  "max", "seed", "grader_version", "graded_at", "note"]
         if rows[0] != header or len(rows) != 3:
             raise AssertionError("unexpected gradebook: %r" % rows)
         mine = [r for r in rows if r[0] == safe_text.printable(sub)]

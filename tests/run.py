@@ -19,6 +19,7 @@ Each check prints one line; the run fails if any check fails. What is checked:
   - afterwards no queue and no sandboxed process is left on the host.
 """
 import concurrent.futures
+import csv
 import json
 import os
 import shutil
@@ -434,6 +435,77 @@ def check_gradescope():
             % (results["score"], possible))
 
 
+def check_class_grading():
+    """make grade-class on a class of five: a folder, a zipped clone, a .tar.gz with the lab
+    folder misnamed, a zip that climbs out with ../ and holds a link, a stray file. Every
+    student gets a gradebook row (the last three a note, nothing written outside OUT), the two
+    correct ones full marks, the misnamed lab is named; the summary (text, HTML with SVG) and
+    the similarity check (alice and bob handed in the same code) are written; a second run
+    resumes everything, and one student re-graded keeps every row."""
+    lab = "01-two-children"
+    solution = os.path.join(ROOT, "solutions", lab)
+    with tempfile.TemporaryDirectory() as tmp:
+        klass, out = os.path.join(tmp, "class"), os.path.join(tmp, "graded")
+        shutil.copytree(solution, os.path.join(klass, "alice", lab))
+        with zipfile.ZipFile(os.path.join(klass, "bob.zip"), "w") as z:
+            for name in os.listdir(solution):
+                z.write(os.path.join(solution, name), "bob-clone/labs/%s/%s" % (lab, name))
+        stage = os.path.join(tmp, "stage", "lab01")
+        shutil.copytree(solution, stage)
+        run(["tar", "-czf", os.path.join(klass, "carol.tar.gz"), "-C", os.path.dirname(stage),
+             "lab01"], check=True)
+        with zipfile.ZipFile(os.path.join(klass, "eve.zip"), "w") as z:
+            z.writestr(lab + "/msgpair.c", "int main(void) { return 0; }\n")
+            z.writestr("../escaped.txt", "outside\n")
+            link = zipfile.ZipInfo(lab + "/link.c")
+            link.external_attr = 0o120777 << 16
+            z.writestr(link, "/etc/shadow")
+        with open(os.path.join(klass, "frank.txt"), "w") as f:
+            f.write("my labs are on my laptop\n")
+
+        def grade_class():
+            p = run([sys.executable, os.path.join(ROOT, "grader", "classgrade.py"), klass,
+                     "--out", out, "--lab", "01", "--jobs", "2"], timeout=900)
+            if p.returncode:
+                raise Failed("grade-class failed:\n%s%s" % (p.stdout, p.stderr[-3000:]))
+            with open(os.path.join(out, "gradebook.csv")) as f:
+                return p.stdout, {r["student"]: r for r in csv.DictReader(f)}
+
+        first, rows = grade_class()
+        if sorted(rows) != ["alice", "bob", "carol", "eve", "frank.txt"]:
+            raise Failed("gradebook rows: %s" % sorted(rows))
+        if rows["alice"][lab] != "29" or rows["bob"][lab] != "29" or rows["carol"][lab] != "0":
+            raise Failed("scores: %s" % {k: r[lab] for k, r in rows.items()})
+        if not all(rows[s]["note"] for s in ("eve", "frank.txt")) or rows["alice"]["note"]:
+            raise Failed("notes: %s" % {k: r["note"] for k, r in rows.items()})
+        with open(os.path.join(out, "students", "carol", "report.txt")) as f:
+            if "found lab01/, expected 01-two-children/" not in f.read():
+                raise Failed("the misnamed lab folder is not named in carol's report")
+        if os.path.exists(os.path.join(tmp, "escaped.txt")) or os.path.exists(
+                os.path.join(out, "escaped.txt")):
+            raise Failed("eve's ../escaped.txt was written")
+        with open(os.path.join(out, "summary.txt")) as f:
+            summary = f.read()
+        with open(os.path.join(out, "summary.html")) as f:
+            page = f.read()
+        if "<svg" not in page or "missing: 1" not in summary:
+            raise Failed("the class summary lacks its plots or the missing lab:\n" + summary)
+        similar = shutil.which("sim_c") is not None
+        if similar and "alice and bob" not in summary:
+            raise Failed("sim_c did not find alice and bob alike:\n" + summary)
+        again, _ = grade_class()
+        if "5 resumed" not in again:
+            raise Failed("a second run did not resume: " + again)
+        os.unlink(os.path.join(out, "students", "frank.txt", "done.json"))
+        again, rows = grade_class()
+        if "4 resumed" not in again or len(rows) != 5 or rows["alice"][lab] != "29":
+            raise Failed("re-grading frank: %s %s" % (again, sorted(rows)))
+    return ("class of 5: every student a row (3 with a note), archives kept inside OUT, a "
+            "misnamed lab named, summary with SVG%s; resumed, one student re-graded"
+            % (", alice and bob found alike by sim_c" if similar else
+               " (sim_c not installed: similarity not checked)"))
+
+
 def check_variant(lab, name, files, expected, root_only, may_fail=frozenset()):
     with tempfile.TemporaryDirectory() as tmp:
         folder = os.path.join(tmp, lab)
@@ -639,7 +711,7 @@ def main():
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
               check_reference_container, check_unsandboxed_refuses, check_skeletons,
-              check_student_release, check_gradescope, check_variants, check_correct_variants, check_report,
+              check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,
               check_bad_submissions,
               check_layout, check_hostile,
               check_hostile_user, check_hostile_container]
