@@ -38,7 +38,8 @@ OWN_C = $(shell find grader solutions tests -path tests/hostile -prune -o -name 
 
 GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
-	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED))
+	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED)) \
+	$(if $(JUNIT),--junit $(JUNIT)) $(if $(AUTOLAB),--autolab)
 
 .PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release \
 	gradescope check-style clean

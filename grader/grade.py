@@ -28,7 +28,10 @@ import time
 import layout
 import submission
 import version
+import autolab
+import classroom
 import gradebook
+import junit
 from gradescope import VISIBILITIES, gradescope
 from report import Style, print_report, relative
 from safe_files import read_own_file, write_atomic
@@ -686,6 +689,11 @@ def main():
                    "student: other rows and labs not graded now are kept)")
     p.add_argument("--student", help="the student's name in the gradebook (default: the "
                    "submission folder's name)")
+    p.add_argument("--junit", help="also write JUnit XML here (for CI systems)")
+    p.add_argument("--classroom", help="also write GitHub Classroom's runner result here "
+                   "(base64 JSON, for autograding-grading-reporter)")
+    p.add_argument("--autolab", action="store_true",
+                   help="end with Autolab's line: {\"scores\": {lab: score}}")
     p.add_argument("--summary-json", help="write the full result as JSON (for the self-tests)")
     p.add_argument("--seed", help="seed for randomised tests, to replay a run")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
@@ -744,11 +752,17 @@ def main():
                              args.seed, version.describe(),
                              {lab: sum(t["points"] for t in load_rubric(lab)["tests"])
                               for lab in find_labs(None)})
+        if args.junit:
+            write_atomic(args.junit, junit.junit_xml(results, elapsed))
+        if args.classroom:
+            write_atomic(args.classroom, classroom.encoded(results) + "\n")
         if args.summary_json:
             write_atomic(args.summary_json, json.dumps(results, indent=1) + "\n")
     except (OSError, ValueError) as e:
         print("grader error: cannot write the results: %s" % printable(str(e)), file=sys.stderr)
         return 2
+    if args.autolab:  # last: Autolab reads the last line of the output
+        print(autolab.autolab_line(results))
     return 0 if total == possible else 1
 
 

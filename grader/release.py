@@ -31,8 +31,9 @@ import version
 
 ROOT = grade.ROOT
 # What a student needs of the repository, beside labs/, handouts/ and grader/LAB/.
-GRADER_FILES = ["grade.py", "report.py", "gradescope.py", "gradebook.py", "layout.py",
-                "safe_text.py", "safe_files.py", "submission.py", "version.py", "ensure-deps.sh"]
+GRADER_FILES = ["grade.py", "report.py", "gradescope.py", "gradebook.py", "junit.py",
+                "autolab.py", "classroom.py", "classroom-step.sh", "layout.py", "safe_text.py", "safe_files.py", "submission.py",
+                "version.py", "ensure-deps.sh"]
 GRADER_FOLDERS = ["lib", "sandbox"]
 TEST_FOLDERS = ["harness", "kernel", "trace", "container", "style"]
 TEST_FILES = ["run.py", "output_safety.py"]
@@ -168,6 +169,8 @@ def build_tree(out, labs, hide, build, keep_hidden=False):
         shutil.copy(os.path.join(ROOT, "tests", name), os.path.join(out, "tests", name))
     shutil.copy(os.path.join(ROOT, "Makefile"), out)
     shutil.copy(os.path.join(ROOT, "release", "README.md"), out)
+    # A GitHub Classroom template is this folder: its workflow grades each push.
+    shutil.copytree(os.path.join(ROOT, "release", ".github"), os.path.join(out, ".github"))
     with open(os.path.join(out, "VERSION"), "w") as f:
         f.write(version.describe() + ("-gradescope\n" if keep_hidden else "-student\n"))
     return left_out

@@ -27,13 +27,16 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
 sys.dont_write_bytecode = True  # no grader/__pycache__ left in the tree
+import autolab  # noqa: E402
 import grade  # noqa: E402
 import gradebook  # noqa: E402
 import gradescope  # noqa: E402
+import junit  # noqa: E402
 import report  # noqa: E402
 import safe_files  # noqa: E402
 import safe_text  # noqa: E402
@@ -234,6 +237,47 @@ def check_gradescope_spec():
             "compiler's error once; the rubric's visibility")
 
 
+def check_junit():
+    """JUnit XML: well-formed (xmllint), read by a consumer's parser (Debian's junitparser,
+    where the system Python has it) with the right counts; Autolab's line is JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _, results = fake_results(tmp)
+        text = junit.junit_xml(results, 2.5)
+        assert_clean(text, "JUnit XML")
+        path = os.path.join(tmp, "junit.xml")
+        with open(path, "w") as f:
+            f.write(text)
+        checked = ["ElementTree"]
+        root = ET.fromstring(text.encode())
+        got = {k: root.get(k) for k in ("tests", "failures", "errors", "skipped")}
+        if got != {"tests": "4", "failures": "2", "errors": "0", "skipped": "1"}:
+            raise AssertionError("JUnit counts: %s" % got)
+        if shutil.which("xmllint"):
+            p = subprocess.run(["xmllint", "--noout", path], capture_output=True, text=True)
+            if p.returncode:
+                raise AssertionError("xmllint: %s" % p.stderr)
+            checked.append("xmllint")
+        system = "/usr/bin/python3"
+        probe = subprocess.run([system, "-c", "import junitparser"], capture_output=True) \
+            if os.path.exists(system) else None
+        if probe is not None and probe.returncode == 0:
+            p = subprocess.run([system, "-c", (
+                "import sys, junitparser\n"
+                "x = junitparser.JUnitXml.fromfile(sys.argv[1])\n"
+                "cases = [c for s in x for c in s]\n"
+                "print(len(cases), sum(1 for c in cases if not c.is_passed and not "
+                "c.is_skipped), sum(1 for c in cases if c.is_skipped))"), path],
+                capture_output=True, text=True)
+            if p.returncode or p.stdout.split() != ["4", "2", "1"]:
+                raise AssertionError("junitparser read: %r %s" % (p.stdout, p.stderr[-500:]))
+            checked.append("junitparser")
+        line = json.loads(autolab.autolab_line(results))
+        if line != {"scores": {"01-two-children": 5, "02-typed-selection": 0}}:
+            raise AssertionError("Autolab line: %s" % line)
+    return "JUnit XML read by %s with the right counts; Autolab's line is JSON" % ", ".join(
+        checked)
+
+
 def check_csv():
     with tempfile.TemporaryDirectory() as tmp:
         sub, results = fake_results(tmp)
@@ -329,7 +373,7 @@ def check_report_c():
 
 CHECKS = [check_printable_escapes, check_printable_keeps, check_diff_bytes, check_atomic_symlink,
           check_atomic_cleanup, check_terminal_report, check_gradescope, check_gradescope_spec,
-          check_csv, check_report_c]
+          check_junit, check_csv, check_report_c]
 
 
 def main():

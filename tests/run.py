@@ -18,6 +18,7 @@ Each check prints one line; the run fails if any check fails. What is checked:
     touch nothing outside their sandbox, as root, as an ordinary user and in the container mode;
   - afterwards no queue and no sandboxed process is left on the host.
 """
+import base64
 import concurrent.futures
 import csv
 import json
@@ -295,9 +296,9 @@ def check_skeletons():
 
 def check_student_release():
     """make student-release (lab 01, one test hidden): nothing of the solutions (no file, no
-    line of an answer, no binary) and no hidden test's code; inside it the grader builds and
-    grades on its own: the reference solution passes every test there, and the report counts
-    the hidden test instead of claiming full marks."""
+    line of an answer, no binary) and no hidden test's code; inside it, GitHub Classroom's step
+    builds the grader and grades on its own: the reference solution gets every point there,
+    and the report counts the hidden test instead of claiming full marks."""
     lab = "01-two-children"
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "release")
@@ -338,21 +339,37 @@ def check_student_release():
                 raise Failed("the hidden test's code is in the release")
         for name in os.listdir(os.path.join(ROOT, "solutions", lab)):
             shutil.copy(os.path.join(ROOT, "solutions", lab, name), os.path.join(out, "labs", lab))
-        results = os.path.join(tmp, "results.json")
-        p = run(["make", "--no-print-directory", "grade", "LAB=01", "RESULTS=" + results],
-                cwd=out, timeout=900)
-        if not os.path.exists(results):
-            raise Failed("make grade in the release gave no results:\n%s%s"
-                         % (p.stdout[-3000:], p.stderr[-3000:]))
-        with open(results) as f:
-            scored = json.load(f)
-        lost = [t["name"] for t in scored["tests"] if t["score"] != t["max_score"]]
-        if lost or "1 hidden test" not in p.stdout or "full marks" in p.stdout:
-            raise Failed("grading the reference in the release: lost %s; report:\n%s"
-                         % (lost, p.stdout[-2000:]))
+        # Graded as GitHub Classroom grades a push: the workflow's step, its output decoded as
+        # autograding-grading-reporter decodes it.
+        workflow = os.path.join(out, ".github", "workflows", "classroom.yml")
+        step = "sh grader/classroom-step.sh"
+        with open(workflow) as f:
+            text = f.read()
+        if step not in text or "runners: msglab" not in text or "MSGLAB_RESULTS" not in text:
+            raise Failed("the Classroom workflow does not run %s and report it" % step)
+        parsed = run(["/usr/bin/python3", "-c", "import sys, yaml; yaml.safe_load(open("
+                      "sys.argv[1]))", workflow]) if os.path.exists("/usr/bin/python3") else None
+        if parsed is not None and parsed.returncode and "No module named" not in parsed.stderr:
+            raise Failed("the Classroom workflow is not valid YAML:\n" + parsed.stderr)
+        output = os.path.join(tmp, "github_output")
+        p = run(["sh", "grader/classroom-step.sh"], cwd=out, timeout=900,
+                env=dict(os.environ, MSGLAB_LAB="01", GITHUB_OUTPUT=output))
+        try:
+            with open(output) as f:
+                line = f.read().strip()
+            scored = json.loads(base64.b64decode(line.split("=", 1)[1]))
+        except (OSError, ValueError, IndexError) as e:
+            raise Failed("the Classroom step gave no result (%s):\n%s%s"
+                         % (e, p.stdout[-3000:], p.stderr[-3000:]))
+        total = sum(t["score"] for t in scored["tests"])
+        lost = [t["name"] for t in scored["tests"] if t["status"] != "pass"]
+        if lost or total != scored["max_score"] or "1 hidden test" not in p.stdout or \
+                "full marks" in p.stdout:
+            raise Failed("grading the reference in the release: lost %s, %s/%s; report:\n%s"
+                         % (lost, total, scored["max_score"], p.stdout[-2000:]))
     return ("student release: no solution (file, answer line or binary), hidden test cut out; "
-            "there the reference passes all %d tests and the report counts 1 hidden test"
-            % len(scored["tests"]))
+            "its Classroom step gives the reference %d/%d points and the report counts 1 hidden "
+            "test" % (total, scored["max_score"]))
 
 
 def gradescope_container(autograder, command, env=()):
