@@ -2,6 +2,7 @@
 """Grade a submission: build each lab, run its Criterion tests in the sandbox, report.
 
 Run through make:  make grade [LAB=01] [SUBMISSION=dir] [TEST=name] [RESULTS=file.json] [SEED=n]
+A whole class:     grade.py --class CLASS [--out OUT] [--jobs N] (classgrade.py; make grade-class)
 
 A submission is a folder laid out like labs/: one folder per lab (01-two-children/...) holding
 the lab's C files. The exit status is 0 only on full marks (2 on a grader error).
@@ -677,6 +678,10 @@ def unsandboxed(args, session, style):
 
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make grade | head` ends quietly
+    if sys.argv[1:2] == ["--class"]:  # grade.py --class CLASS [...]: classgrade.py's options
+        import classgrade
+        sys.argv = [os.path.join(ROOT, "grader", "classgrade.py")] + sys.argv[2:]
+        return classgrade.main()
     p = argparse.ArgumentParser(description="Grade System V message queue labs.")
     p.add_argument("--lab", help="one lab: 01 or 01-two-children, or several: 01,05 (default: "
                    "all)")
