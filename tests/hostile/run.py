@@ -676,10 +676,12 @@ class Battery:
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             problems.append("the CSV is unreadable (%s)" % e)
             return
-        if len(rows) != 2 or rows[0][:3] != ["submission", "total", "max"]:
-            problems.append("the CSV has %d rows, expected a header and one" % len(rows))
-        elif total is not None and rows[1][1] != str(total):
-            problems.append("the CSV says %s points, the summary %s" % (rows[1][1], total))
+        if len(rows) != 2 or rows[0][:1] != ["student"] or "total" not in rows[0] or \
+                len(rows[1]) != len(rows[0]):
+            problems.append("the gradebook has %d rows, expected a header and one" % len(rows))
+        elif total is not None and rows[1][rows[0].index("total")] != str(total):
+            problems.append("the gradebook says %s points, the summary %s"
+                            % (rows[1][rows[0].index("total")], total))
         if any("\x1b" in cell for row in rows for cell in row):
             problems.append("the CSV holds an ESC character")
 
