@@ -24,6 +24,7 @@ import subprocess
 import stat
 import sys
 import tempfile
+import threading
 import time
 
 import layout
@@ -238,9 +239,11 @@ def build(lab_dir, programs, out_dir, session, cflags=STUDENT_CFLAGS):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_tests(lab, env, results_dir, names, limit_s=LAB_TIMEOUT_S, stop_when=None):
+def run_tests(lab, env, results_dir, names, limit_s=LAB_TIMEOUT_S, stop_when=None,
+              on_progress=None):
     """Run the lab's Criterion binary (only the tests named, if names); return {test name:
-    report entry}, or {} if stop_when() came true first (polled while it runs)."""
+    report entry}, or {} if stop_when() came true first (polled while it runs). on_progress
+    gets [(test, passed|failed|crashed|skipped)] each time more tests have ended."""
     binary = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tests")
     if not os.access(binary, os.X_OK):
         raise GraderError("%s is missing: run make tools" % binary)
@@ -249,7 +252,10 @@ def run_tests(lab, env, results_dir, names, limit_s=LAB_TIMEOUT_S, stop_when=Non
     cmd = [binary, "-j1"]
     if names:  # Criterion's filters take @(a|b) for a list
         cmd.append("--filter=lab/@(%s)" % "|".join(names))
-    run_env = dict(env, MSGLAB_RESULTS=results_dir, MSGLAB_REPORT=report)
+    progress = os.path.join(results_dir, "progress")
+    run_env = dict(env, MSGLAB_RESULTS=results_dir, MSGLAB_REPORT=report,
+                   MSGLAB_PROGRESS=progress)
+    seen = 0
     with open(os.path.join(results_dir, "criterion.log"), "w") as log:
         # Its own session, so that a timeout kills the whole tree; stdin never the terminal.
         proc = subprocess.Popen(cmd, env=run_env, stdin=subprocess.DEVNULL, stdout=log,
@@ -260,6 +266,11 @@ def run_tests(lab, env, results_dir, names, limit_s=LAB_TIMEOUT_S, stop_when=Non
                 proc.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
                 break
             except subprocess.TimeoutExpired:
+                if on_progress is not None:
+                    ended = tests_ended(progress)
+                    if len(ended) > seen:
+                        seen = len(ended)
+                        on_progress(ended)
                 stop = stop_when is not None and stop_when()
                 if stop or time.monotonic() >= deadline:
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -281,6 +292,17 @@ def run_tests(lab, env, results_dir, names, limit_s=LAB_TIMEOUT_S, stop_when=Non
         raise GraderError("no usable report from %s (%s); see %s/criterion.log"
                           % (binary, e, results_dir))
     return {e["name"]: e for e in entries}
+
+
+def tests_ended(path):
+    """[(test, status)] of the progress file report.c appends to, complete lines only."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return []
+    lines = text.split("\n")[:-1]  # the last one may be half written
+    return [tuple(line.split(" ", 1)) for line in lines if " " in line]
 
 
 def outcome_of(entry, test_dir):
@@ -375,9 +397,10 @@ def timeout_scale(calibration, machine_ms):
     return min(20.0, max(1.0, machine_ms / then)) if then > 0 else 1.0
 
 
-def grade_lab(lab, args, env, session):
+def grade_lab(lab, args, env, session, partial=None):
+    """Build and test one lab; returns its result as a dict (never raises for student faults).
+    partial (a PartialResults) hears of each test as it ends."""
     tmp = session.tmp
-    """Build and test one lab; returns its result as a dict (never raises for student faults)."""
     rubric = load_rubric(lab)
     # A student release lists its hidden tests without their code: graded elsewhere.
     hidden = [t for t in rubric["tests"] if t.get("hidden_here")]
@@ -440,8 +463,10 @@ def grade_lab(lab, args, env, session):
         limit_s = LAB_TIMEOUT_S * scale
         found = {}
         if others:
-            found["plain"] = run_tests(lab, lab_env, results_dir,
-                                       [t["name"] for t in others] if wanted else None, limit_s)
+            found["plain"] = run_tests(
+                lab, lab_env, results_dir, [t["name"] for t in others] if wanted else None,
+                limit_s, on_progress=partial and (lambda ended: partial.tests_ended(
+                    lab, ended, results_dir)))
         # The memory pass after the plain one, and only where it can count: on a program that
         # earns half the other points (memory_needs_work), and on the tests that did not hang
         # (a hanging test finds nothing, in three times as long). Hostile or unfinished code,
@@ -643,6 +668,43 @@ def untouched_skeleton(lab, lab_dir):
         read_own_file(os.path.join(lab_dir, n)) == given[n] for n in names)
 
 
+class PartialResults:
+    """results.json while grading: the labs graded, and of the labs being graded the tests
+    that have ended (provisional: a test that passed has its points, one that failed may yet
+    show as BLOCKED), so that a platform's time limit never loses what was graded."""
+
+    def __init__(self, path, labs, start, seed):
+        self.path, self.labs, self.start, self.seed = path, labs, start, seed
+        self.done, self.running = {}, {}
+        self.lock = threading.Lock()
+
+    def lab_done(self, lab, result):
+        with self.lock:
+            self.done[lab] = result
+            self.running.pop(lab, None)
+            self._write()
+
+    def tests_ended(self, lab, ended, results_dir):
+        rubric = {t["name"]: t for t in load_rubric(lab)["tests"]}
+        tests = []
+        for name, status in ended:
+            if name not in rubric:
+                continue
+            marked = outcome_of({"status": status}, os.path.join(results_dir, name))[0]
+            tests.append({"name": name, "status": marked, "points": rubric[name]["points"],
+                          "visibility": rubric[name].get("visibility", "visible")})
+        with self.lock:
+            self.running[lab] = tests
+            self._write()
+
+    def _write(self):
+        write_atomic(self.path, json.dumps(gradescope(
+            [self.done[lab] for lab in self.labs if lab in self.done],
+            time.monotonic() - self.start, self.seed, version.describe(),
+            pending=[lab for lab in self.labs if lab not in self.done],
+            provisional=dict(self.running)), indent=1) + "\n")
+
+
 def student_name(submission):
     """A submission's name for the gradebook: its folder's, or the clone's when it is labs/."""
     folder = os.path.abspath(submission)
@@ -728,17 +790,16 @@ def main():
             workers = min(len(labs), 2 * (os.cpu_count() or 1))
             if session.fallback and os.geteuid() != 0:
                 workers = 1
-            done = {}
+            partial = PartialResults(args.results_json, labs, start, args.seed) \
+                if args.results_json else None
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(grade_lab, lab, args, env, session): lab for lab in labs}
+                futures = {pool.submit(grade_lab, lab, args, env, session, partial): lab
+                           for lab in labs}
+                done = {}
                 for future in concurrent.futures.as_completed(futures):
                     done[futures[future]] = future.result()
-                    if args.results_json and len(done) < len(labs):
-                        # So far: a platform's time limit never loses the labs already graded.
-                        write_atomic(args.results_json, json.dumps(gradescope(
-                            [done[lab] for lab in labs if lab in done],
-                            time.monotonic() - start, args.seed, version.describe(),
-                            pending=[lab for lab in labs if lab not in done]), indent=1) + "\n")
+                    if partial and len(done) < len(labs):
+                        partial.lab_done(futures[future], done[futures[future]])
             results = [done[lab] for lab in labs]
     except GraderError as e:
         print("grader error: %s" % e, file=sys.stderr)

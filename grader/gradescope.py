@@ -29,7 +29,7 @@ def test_output(r, t):
     return "\n".join(lines)
 
 
-def overall_output(results, seed, pending=()):
+def overall_output(results, seed, pending=(), provisional=None):
     lines = []
     for r in results:
         total = sum(t["score"] for t in r["tests"])
@@ -43,15 +43,19 @@ def overall_output(results, seed, pending=()):
         if r["build_error"]:
             lines += ["    " + line for line in r["build_error"].splitlines()[:30]]
     for lab in pending:
-        lines.append("%s: not graded yet (the grading was stopped before this lab)" % lab)
+        ended = len((provisional or {}).get(lab, []))
+        lines.append("%s: not graded yet (the grading stopped %s)" % (
+            lab, "after %d of its tests: their results below are provisional" % ended
+            if ended else "before this lab"))
     if seed:
         lines.append("Randomised cases used seed %s." % seed)
     return "\n".join(lines)
 
 
-def gradescope(results, elapsed, seed=None, version=None, pending=()):
+def gradescope(results, elapsed, seed=None, version=None, pending=(), provisional=None):
     """Gradescope's results.json as a dict. pending: labs not graded (yet), named in the output
-    so that a platform's time limit shows for what it is."""
+    so that a platform's time limit shows for what it is; provisional: {lab: [{name, status,
+    points}]} of the tests that had ended in a lab being graded."""
     tests = []
     for i, r in enumerate(results, 1):
         for j, t in enumerate(r["tests"], 1):
@@ -63,13 +67,23 @@ def gradescope(results, elapsed, seed=None, version=None, pending=()):
             if t["status"] != "SKIP":  # a test that cannot run here: 0 of 0, neither way
                 test["status"] = "passed" if t["status"] == "PASS" else "failed"
             tests.append(test)
+    for lab in pending:
+        for t in (provisional or {}).get(lab, []):
+            passed = t["status"] == "PASS"
+            test = {"name": printable("%s: %s" % (lab, t["name"])), "score":
+                    t["points"] if passed else 0, "max_score": t["points"],
+                    "output": printable("%s (provisional: the lab was still being graded)"
+                                        % t["status"]), "visibility": t["visibility"]}
+            if t["status"] != "SKIP":
+                test["status"] = "passed" if passed else "failed"
+            tests.append(test)
     extra = {"seed": seed, "grader_version": version,
              "labs": {r["lab"]: {"score": sum(t["score"] for t in r["tests"]),
                                  "max_score": sum(t["points"] for t in r["tests"])}
                       for r in results}}
     return {"score": sum(t["score"] for t in tests),
             "execution_time": int(round(elapsed)),
-            "output": printable(overall_output(results, seed, pending)),
+            "output": printable(overall_output(results, seed, pending, provisional)),
             "output_format": "text",
             "test_output_format": "text",
             "visibility": "visible",

@@ -200,8 +200,9 @@ def check_gradescope_spec():
     with tempfile.TemporaryDirectory() as tmp:
         _, results = fake_results(tmp)
         results[0]["tests"][2] = dict(results[0]["tests"][2], visibility="after_due_date")
-        back = json.loads(json.dumps(gradescope.gradescope(results, 1.6, "42", "v1",
-                                                           pending=["03-nowait"])))
+        back = json.loads(json.dumps(gradescope.gradescope(
+            results, 1.6, "42", "v1", pending=["03-nowait"], provisional={"03-nowait": [
+                {"name": "fill", "status": "PASS", "points": 2, "visibility": "hidden"}]})))
     top = {"score": (int, float), "execution_time": int, "output": str, "visibility": str,
            "stdout_visibility": str, "tests": list, "extra_data": dict}
     for key, kind in top.items():
@@ -233,8 +234,14 @@ def check_gradescope_spec():
         raise AssertionError("the compiler's error is not shown exactly once, at the top")
     if "03-nowait: not graded" not in back["output"] or "seed 42" not in back["output"]:
         raise AssertionError("the top output does not name the labs not graded and the seed")
+    early = by_name.get("03-nowait: fill")
+    if not early or early["score"] != 2 or early["visibility"] != "hidden" or \
+            "provisional" not in early["output"]:
+        raise AssertionError("a test that ended in a lab still being graded is not kept, "
+                             "provisional, with its visibility: %s" % early)
     return ("the specification's fields and types; skipped tests 0 of 0 with no status; the "
-            "compiler's error once; the rubric's visibility")
+            "compiler's error once; the rubric's visibility; tests ended in a lab still being "
+            "graded kept, provisional")
 
 
 def check_junit():
