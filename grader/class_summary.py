@@ -69,6 +69,37 @@ def figures(graded, labs):
     return per_lab, per_test, messages
 
 
+def grouped(pairs, close=90):
+    """Similar pairs as groups: per lab, the students linked by pairs at least close percent
+    alike (a class's copies of one source are one line, not n(n-1)/2), then the other pairs.
+    [(lab, [students], lowest percent, highest percent)]."""
+    out = []
+    for lab in sorted({p[0] for p in pairs}):
+        parent = {}
+
+        def root(x):
+            while parent.setdefault(x, x) != x:
+                x = parent[x]
+            return x
+        lab_pairs = [p for p in pairs if p[0] == lab]
+        for _, a, b, pct in lab_pairs:
+            if pct >= close:
+                parent[root(a)] = root(b)
+        groups = {}
+        for _, a, b, pct in lab_pairs:
+            if pct >= close:
+                groups.setdefault(root(a), []).append((a, b, pct))
+        inside = set()
+        for members in groups.values():
+            names = sorted({m for a, b, _ in members for m in (a, b)})
+            pcts = [pct for _, _, pct in members]
+            out.append((lab, names, min(pcts), max(pcts)))
+            inside |= {(a, b) for a, b, _ in members}
+        out += [(lab, [a, b], pct, pct) for _, a, b, pct in lab_pairs if (a, b) not in inside]
+    out.sort(key=lambda g: (-g[3], -len(g[1]), g[0]))
+    return out
+
+
 def text_summary(graded, outcomes, labs, pairs):
     per_lab, per_test, messages = figures(graded, labs)
     out = ["Class summary: %d students, %d graded" % (len(outcomes), len(graded)), ""]
@@ -94,7 +125,9 @@ def text_summary(graded, outcomes, labs, pairs):
     out += ["", "Similar submissions (sim_c, skeleton lines left out, %s):" % (
         "above the threshold" if pairs["available"] else
         "not checked: install similarity-tester (apt-get install similarity-tester)")]
-    out += ["  %s: %s and %s, %d%%" % (lab, a, b, pct) for lab, a, b, pct in pairs["pairs"]]
+    out += ["  %s: %s, %s%% alike" % (lab, ", ".join(names[:-1]) + " and " + names[-1],
+                                        lo if lo == hi else "%d-%d" % (lo, hi))
+            for lab, names, lo, hi in grouped(pairs["pairs"])]
     if pairs["available"] and not pairs["pairs"]:
         out.append("  none")
     return printable("\n".join(out) + "\n")
@@ -164,9 +197,10 @@ def html_summary(graded, outcomes, labs, pairs):
         body.append("<p>None above the threshold (sim_c, skeleton lines left out).</p>")
     else:
         body.append("<table><tr><th>lab</th><th>students</th><th>similarity</th></tr>%s"
-                    "</table>" % "".join("<tr><td>%s</td><td>%s and %s</td><td>%d%%</td></tr>"
-                                         % (e(lab), e(a), e(b), pct)
-                                         for lab, a, b, pct in pairs["pairs"]))
+                    "</table>" % "".join(
+                        "<tr><td>%s</td><td>%s</td><td>%s%%</td></tr>"
+                        % (e(lab), e(", ".join(names)), lo if lo == hi else "%d-%d" % (lo, hi))
+                        for lab, names, lo, hi in grouped(pairs["pairs"])))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>Class summary</title><style>body{font-family:sans-serif;max-width:60em;"
             "margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;"

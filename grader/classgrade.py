@@ -26,6 +26,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -211,6 +212,7 @@ def run_grader(student, submission, sdir, args):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make grade-class | head` ends quietly
     p = argparse.ArgumentParser(description="Grade every submission of a class.")
     p.add_argument("class_dir", help="one folder, .zip or .tar.gz per student")
     p.add_argument("--out", help="where the results go (default: CLASS-graded)")
