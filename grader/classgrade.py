@@ -165,12 +165,17 @@ def grade_student(student, path, kind, folder, args, labs, lab_max):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if note:
-        gradebook.update(os.path.join(args.out, "gradebook.csv"), student, [], args.seed,
-                         version.describe(), lab_max, note)
+        record_not_graded(args, student, lab_max, note)
         with open(os.path.join(sdir, "report.txt"), "w") as f:
             f.write("%s: not graded: %s\n" % (printable(student), printable(note)))
     write_atomic(done_path, json.dumps({"mark": mark, "note": note}))
     return student, folder, note, False
+
+
+def record_not_graded(args, student, lab_max, note):
+    """The student's gradebook row, with no lab graded and why."""
+    gradebook.update(os.path.join(args.out, "gradebook.csv"), student, [], args.seed,
+                     version.describe(), lab_max, note)
 
 
 def keep_sources(submission, dest, labs):
@@ -242,8 +247,7 @@ def main():
         labs = grade.find_labs(args.lab)
     except grade.GraderError as e:
         p.error(str(e))
-    lab_max = {lab: sum(t["points"] for t in grade.load_rubric(lab)["tests"])
-               for lab in grade.find_labs(None)}
+    lab_max = grade.lab_points()
     found = entries(class_dir)
     if not found:
         p.error("%s holds no submission" % class_dir)
@@ -258,8 +262,7 @@ def main():
             outcome = grade_student(student, path, kind, names[student], args, labs, lab_max)
         except Exception as e:  # one student's trouble never stops the class
             note = "grader error: %s" % e
-            gradebook.update(os.path.join(args.out, "gradebook.csv"), student, [], args.seed,
-                             version.describe(), lab_max, note)
+            record_not_graded(args, student, lab_max, note)
             outcome = (student, names[student], note, False)
         progress.step(bool(outcome[2]))
         return outcome

@@ -152,6 +152,11 @@ def load_rubric(lab):
     return rubric
 
 
+def lab_points():
+    """{lab: its points} for every lab of the course: the gradebook's columns and maximum."""
+    return {lab: sum(t["points"] for t in load_rubric(lab)["tests"]) for lab in find_labs(None)}
+
+
 def programs_of(rubric):
     """{program: its sources, or None for every .c file of the lab}, the main program first."""
     if "programs" in rubric:
@@ -815,9 +820,7 @@ def main():
                 gradescope(results, elapsed, args.seed, version.describe()), indent=1) + "\n")
         if args.csv:
             gradebook.update(args.csv, args.student or student_name(args.submission), results,
-                             args.seed, version.describe(),
-                             {lab: sum(t["points"] for t in load_rubric(lab)["tests"])
-                              for lab in find_labs(None)})
+                             args.seed, version.describe(), lab_points())
         if args.junit:
             write_atomic(args.junit, junit.junit_xml(results, elapsed))
         if args.classroom:
