@@ -449,7 +449,7 @@ static void read_record(const char *path, const struct run_spec *spec, struct ru
 {
 	size_t len;
 	char *text = slurp(path, &len);
-	if (strace_record_parse(text, len, r->main_pid, &r->calls, &r->ncalls) != 0)
+	if (strace_record_parse(text, len, r->main_pid, &r->calls, &r->ncalls, &r->exec_us) != 0)
 		cr_assert_fail("grader error: out of memory reading the call record");
 	free(text);
 	if (!spec->untraced_main)

@@ -73,6 +73,7 @@ struct run_result {
 	size_t out_len, err_len;
 	struct trace_call *calls;
 	size_t ncalls;
+	long long exec_us; /* when the program's execve ended (strace_record_parse); -1: unknown */
 	struct left_queue queues[MAX_LEFT];
 	int nqueues;
 	struct left_proc procs[MAX_LEFT];

@@ -88,7 +88,8 @@ enum kind {
 	K_WAITID,
 	K_CLONE,
 	K_CLONE3,
-	K_FORK
+	K_FORK,
+	K_EXECVE
 };
 
 static const struct {
@@ -97,7 +98,7 @@ static const struct {
 } call_names[] = {
     {"msgget", K_MSGGET}, {"msgsnd", K_MSGSND}, {"msgrcv", K_MSGRCV}, {"msgctl", K_MSGCTL},
     {"wait4", K_WAIT4},	  {"waitid", K_WAITID}, {"clone", K_CLONE},   {"clone3", K_CLONE3},
-    {"fork", K_FORK},	  {"vfork", K_FORK},
+    {"fork", K_FORK},	  {"vfork", K_FORK},	{"execve", K_EXECVE},
 };
 
 /* A piece of the current line: [p, p + n). */
@@ -159,6 +160,8 @@ struct state {
 	size_t capjoined;
 	size_t seq;
 	bool oom;
+	int main_pid;
+	long long exec_us; /* when main_pid's last execve that succeeded ended; -1: none */
 };
 
 /* arr (or a new copy of it) with room for n + 1 elements of size; NULL (and s->oom) when out of
@@ -717,6 +720,10 @@ static void parse_call(struct state *s, int pid, const char *name, const char *a
 			return;
 		strcpy(c.call, "fork");
 		break;
+	case K_EXECVE:
+		if (ret == 0 && pid == s->main_pid)
+			s->exec_us = c.t_us;
+		return;
 	case K_NONE:
 		return;
 	}
@@ -918,12 +925,16 @@ static void free_state(struct state *s)
 }
 
 int strace_record_parse(const char *text, size_t len, int main_pid, struct trace_call **calls,
-			size_t *ncalls)
+			size_t *ncalls, long long *exec_us)
 {
 	struct state s;
 	memset(&s, 0, sizeof s);
+	s.main_pid = main_pid;
+	s.exec_us = -1;
 	*calls = NULL;
 	*ncalls = 0;
+	if (exec_us)
+		*exec_us = -1;
 
 	for (size_t off = 0; off < len && !s.oom;) {
 		const char *nl = memchr(text + off, '\n', len - off);
@@ -943,6 +954,8 @@ int strace_record_parse(const char *text, size_t len, int main_pid, struct trace
 		free_state(&s);
 		return -1;
 	}
+	if (exec_us)
+		*exec_us = s.exec_us;
 
 	/* A wait still held was followed by nothing: the process died in it or the record
 	 * ends there; either way the program never saw its result. */

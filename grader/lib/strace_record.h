@@ -57,10 +57,14 @@
  * unless the kernel restarted it, which strace does not say: a wait4/waitid that failed with
  * ERESTARTSYS counts as restarted when the same process's next traced call is the same call.
  *
+ * *exec_us (unless exec_us is NULL) is when main_pid's last execve that succeeded ended, as
+ * start + -T: never later than the program's first instruction, so the program cannot have
+ * noted any time before it; -1 when the record has none.
+ *
  * Returns 0 with *calls (malloc'd, sorted by t_us; NULL when *ncalls is 0), or -1 when out of
  * memory. The caller frees each calls[i].data, then *calls.
  */
 int strace_record_parse(const char *text, size_t len, int main_pid, struct trace_call **calls,
-			size_t *ncalls);
+			size_t *ncalls, long long *exec_us);
 
 #endif

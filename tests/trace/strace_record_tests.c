@@ -45,6 +45,7 @@ struct run {
 	char *facts; /* what the scenario reported: "name value" lines */
 	struct trace_call *calls;
 	size_t ncalls;
+	long long exec_us;
 };
 
 static long long now_ms(void)
@@ -192,7 +193,8 @@ static void run_scenario(const char *scenario, struct run *r)
 		  errors);
 	free(errors);
 	r->main_pid = pid;
-	cr_assert(strace_record_parse(r->text, r->len, pid, &r->calls, &r->ncalls) == 0,
+	cr_assert(strace_record_parse(r->text, r->len, pid, &r->calls, &r->ncalls, &r->exec_us) ==
+		      0,
 		  "strace_record_parse: out of memory");
 	check_sorted(r);
 	for (size_t i = 0; i < r->ncalls; i++)
@@ -319,6 +321,23 @@ Test(strace_record, fork_wait_exit_with_pids_and_parents, .init = private_ipc_in
 	}
 	const struct trace_call *rm = nth(&r, "msgctl", mainp, 0);
 	cr_assert(rm->cmd == IPC_RMID && rm->msqid == q && rm->ret == 0 && rm->err == 0);
+	run_done(&r);
+}
+
+/* What a deadline "since the program started" is measured from: the execve's end can come no
+ * later than the program's own first reading of the clock, nor than its first call. */
+Test(strace_record, exec_ends_before_the_program_reads_the_clock, .init = private_ipc_init,
+     .timeout = TIMEOUT_S)
+{
+	struct run r;
+	run_scenario("started", &r);
+	cr_assert(WEXITSTATUS(r.status) == 0);
+	long long own = (long long)fact(&r, "sec") * 1000000 + fact(&r, "usec");
+	const struct trace_call *get = nth(&r, "msgget", r.main_pid, 0);
+	cr_assert(r.exec_us > 0 && r.exec_us <= own && own <= get->t_us - get->dur_us,
+		  "execve ended at %lld, the program read the clock at %lld, its msgget started "
+		  "at %lld",
+		  r.exec_us, own, get->t_us - get->dur_us);
 	run_done(&r);
 }
 
@@ -536,7 +555,8 @@ static void parse_exact(const char *text, size_t len, int main_pid, struct trace
 	char *copy = malloc(len ? len : 1);
 	cr_assert(copy, "out of memory");
 	memcpy(copy, text, len);
-	cr_assert(strace_record_parse(copy, len, main_pid, calls, ncalls) == 0, "out of memory");
+	cr_assert(strace_record_parse(copy, len, main_pid, calls, ncalls, NULL) == 0,
+		  "out of memory");
 	free(copy);
 }
 
@@ -754,7 +774,7 @@ Test(strace_record, garbled_output_never_crashes, .init = private_ipc_init, .tim
 		sane("random", calls, n, m);
 		free_calls(calls, n);
 	}
-	cr_assert(strace_record_parse(NULL, 0, 1, &calls, &n) == 0 && n == 0 && !calls);
+	cr_assert(strace_record_parse(NULL, 0, 1, &calls, &n, NULL) == 0 && n == 0 && !calls);
 	free(buf);
 	free(text);
 }

@@ -386,15 +386,28 @@ static int interrupted(void)
 	return 0;
 }
 
+/* The realtime clock (strace's -ttt) at main's first line. */
+static struct timespec main_started;
+
+/* When the program began, as it sees it: the record's execve must not end later. */
+static int started(void)
+{
+	fact("sec", (long)main_started.tv_sec);
+	fact("usec", main_started.tv_nsec / 1000);
+	remove_queue(new_queue());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*run)(void);
 	} scenarios[] = {
-	    {"family", family}, {"blocking", blocking},	     {"errors", errors}, {"bytes", bytes},
-	    {"big", big},	{"thread", thread},	     {"spawn", spawn},	 {"waits", waits},
-	    {"killed", killed}, {"interrupted", interrupted}};
+	    {"family", family}, {"blocking", blocking},	      {"errors", errors},  {"bytes", bytes},
+	    {"big", big},	{"thread", thread},	      {"spawn", spawn},	   {"waits", waits},
+	    {"killed", killed}, {"interrupted", interrupted}, {"started", started}};
+	check(clock_gettime(CLOCK_REALTIME, &main_started) == 0, "clock_gettime");
 	/* The test learns that strace has finished from a pipe it holds open: let go of it. */
 	check(close_range(3, ~0U, 0) == 0, "close_range");
 	if (argc == 2 && !strcmp(argv[1], "exit7"))
