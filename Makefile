@@ -7,7 +7,7 @@
 #   make student-release OUT=dir   what students get: no solution, no hidden test
 #   make gradescope [OUT=file.zip] [LAB=01,05]   Gradescope's autograder zip
 #   make handouts     refresh the rubric tables in handouts/
-#   make bench        time grading of the reference solutions
+#   make bench [LAB=] [COPIES=40] [JOBS=] [CLASS_LAB=01|all]   grading cost vs its floor; class speed
 #   make check-style  clang-format and cppcheck on our own C code
 
 CC       ?= cc
@@ -24,7 +24,7 @@ HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/cases.c grader/
 LAB_TOOL_SRC := $(wildcard grader/*/tools/*.c)
 LAB_TOOLS := $(patsubst grader/%.c,build/grader/%,$(LAB_TOOL_SRC))
 ASAN_LAB_TOOLS := $(patsubst grader/%.c,build/asan/grader/%,$(LAB_TOOL_SRC))
-TOOLS     := build/bin/msglab-run $(LABS:%=build/grader/%/tests) \
+TOOLS     := build/bin/msglab-run build/bin/bare-run $(LABS:%=build/grader/%/tests) \
 	$(LAB_TOOLS)
 ASAN_TOOLS := build/asan/bin/msglab-run \
 	$(LABS:%=build/asan/grader/%/tests) $(ASAN_LAB_TOOLS)
@@ -75,7 +75,8 @@ handouts:
 	@$(PYTHON) grader/handout.py --write
 
 bench: tools
-	@$(PYTHON) grader/bench.py
+	@$(PYTHON) grader/bench.py $(if $(LAB),--lab $(LAB)) $(if $(COPIES),--copies $(COPIES)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(CLASS_LAB),--class-lab $(CLASS_LAB))
 
 soak: tools
 	@$(PYTHON) tests/soak.py $(if $(N),-n $(N)) $(if $(PARALLEL),--parallel $(PARALLEL)) \
@@ -105,6 +106,11 @@ SANDBOX_SRC := $(wildcard grader/sandbox/*.c grader/sandbox/*.h) $(wildcard grad
 build/bin/msglab-run: $(SANDBOX_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
+
+# make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).
+build/bin/bare-run: grader/bench/bare-run.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
 
 build/asan/bin/msglab-run: $(SANDBOX_SRC)
 	@mkdir -p $(@D)

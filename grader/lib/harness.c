@@ -9,11 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,6 +67,12 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 		}
 	}
 }
+
+/* The sanitized build's options: a memory error ends the process with SANITIZER_EXIT. */
+static const char *const sanitizer_env[2] = {
+    "ASAN_OPTIONS=detect_leaks=0:exitcode=" SANITIZER_EXIT_STR
+    ":allocator_may_return_null=1:detect_stack_use_after_return=0",
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=" SANITIZER_EXIT_STR};
 
 static bool sanitized(void)
 {
@@ -465,6 +474,47 @@ static void read_record(const char *path, const struct run_spec *spec, struct ru
 	r->ncalls = kept;
 }
 
+static double monotonic_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		cr_assert_fail("grader error: clock_gettime: %s", strerror(errno));
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Reap our child pid into *status, waiting at most limit_ms (false: still running). Asleep in
+ * poll on a pidfd meanwhile, not waking every millisecond to look: on a loaded machine those
+ * wake-ups cost more processor time than the run (a tick only where the kernel has no pidfd). */
+static bool wait_until(pid_t pid, int *status, double limit_ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	double end = monotonic_ms() + limit_ms;
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR)) {
+			if (fd >= 0)
+				close(fd);
+			if (w < 0)
+				cr_assert_fail("grader error: waitpid: %s", strerror(errno));
+			return true;
+		}
+		double left = end - monotonic_ms();
+		if (left < 0) {
+			if (fd >= 0)
+				close(fd);
+			return false;
+		}
+		if (fd >= 0) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (poll(&p, 1, left > 60000 ? 60000 : (int)left + 1) < 0 && errno != EINTR)
+				cr_assert_fail("grader error: poll: %s", strerror(errno));
+		} else {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 /* Run the invocation in the sandbox; its files are named dir/label.*. */
 static void sandbox(const struct invocation *inv, const struct run_spec *spec, double timeout_ms,
 		    const char *dir, const char *label, struct run_result *r)
@@ -515,12 +565,10 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 		 * with SANITIZER_EXIT, which the call record shows however stderr was handled. */
 		argv[n++] = "-m";
 		argv[n++] = "0";
-		argv[n++] = "-e";
-		argv[n++] = "ASAN_OPTIONS=detect_leaks=0:exitcode=" SANITIZER_EXIT_STR
-			    ":allocator_may_return_null=1:detect_stack_use_after_return=0";
-		argv[n++] = "-e";
-		argv[n++] =
-		    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=" SANITIZER_EXIT_STR;
+		for (int i = 0; i < 2; i++) {
+			argv[n++] = "-e";
+			argv[n++] = sanitizer_env[i];
+		}
 	}
 	for (int i = 0; i < 4 && spec->sysctl[i]; i++) {
 		argv[n++] = "-s";
@@ -558,21 +606,10 @@ static void sandbox(const struct invocation *inv, const struct run_spec *spec, d
 	}
 	/* msglab-run keeps its own deadline; this one only guards against the sandbox itself. */
 	int status = 0;
-	double waited = 0, limit = 2 * timeout_ms + 25000; /* setup + program + tracer */
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			cr_assert_fail("grader error: waitpid: %s", strerror(errno));
-		if (waited > limit) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			cr_assert_fail("grader error: the sandbox did not finish");
-		}
-		struct timespec ts = {0, 1000000};
-		nanosleep(&ts, NULL);
-		waited += 1;
+	if (!wait_until(pid, &status, 2 * timeout_ms + 25000)) { /* setup + program + tracer */
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		cr_assert_fail("grader error: the sandbox did not finish");
 	}
 
 	memset(r, 0, sizeof *r);
@@ -849,6 +886,54 @@ static void note_sanitizer_exits(const struct run_result *r)
 	}
 }
 
+/*
+ * LABEL.replay when MSGLAB_KEEP_REPLAY is set, for `make bench`'s floor (grader/bench/bare-run.c):
+ * the same invocation, to run again with nothing of the grader's around it. "key=value" fields, each ended by a NUL (arguments may hold any
+ * byte but NUL), with {bin} and {tools} left for the replay to fill in.
+ */
+static void keep_replay(const struct run_spec *spec, const char *label, double timeout_ms)
+{
+	if (!getenv("MSGLAB_KEEP_REPLAY"))
+		return;
+	size_t size;
+	char *text;
+	FILE *f = open_memstream(&text, &size);
+	if (!f)
+		cr_assert_fail("grader error: out of memory");
+	const char *main_program = need_env("MSGLAB_PROGRAM");
+	const char *name =
+	    strrchr(main_program, '/') ? strrchr(main_program, '/') + 1 : main_program;
+	if (spec->tool)
+		fprintf(f, "program={tools}/%s%c", spec->tool, 0);
+	else if (spec->program && strchr(spec->program, '/'))
+		fprintf(f, "program=%s%c", spec->program, 0);
+	else
+		fprintf(f, "program={bin}/%s%c", spec->program ? spec->program : name, 0);
+	fprintf(f, "timeout=%.0f%c", timeout_ms, 0);
+	for (int i = 0; sanitized() && i < 2; i++)
+		fprintf(f, "env=%s%c", sanitizer_env[i], 0);
+	for (int i = 0; spec->args && spec->args[i]; i++)
+		fprintf(f, "arg=%s%c", spec->args[i], 0);
+	for (int i = 0; i < 4 && spec->env[i]; i++)
+		fprintf(f, "env=%s%c", spec->env[i], 0);
+	for (int i = 0; i < 4 && spec->sysctl[i]; i++)
+		fprintf(f, "sysctl=%s%c", spec->sysctl[i], 0);
+	if (spec->input)
+		fprintf(f, "stdin=%s.stdin%c", label, 0);
+	if (spec->setup)
+		fprintf(f, "setup=%s%c", spec->setup, 0);
+	if (spec->make_file)
+		fprintf(f, "file=%s%c", spec->make_file, 0);
+	if (spec->subdir)
+		fprintf(f, "subdir=%s%c", spec->subdir, 0);
+	if (fclose(f) != 0)
+		cr_assert_fail("grader error: out of memory");
+	char name_buf[48];
+	snprintf(name_buf, sizeof name_buf, "%s.replay", label);
+	keep_file(name_buf, text, size);
+	free(text);
+}
+
 void run_student(const struct run_spec *spec, struct run_result *r)
 {
 	static int runs;
@@ -872,6 +957,7 @@ void run_student(const struct run_spec *spec, struct run_result *r)
 	char cmd_file[48];
 	snprintf(cmd_file, sizeof cmd_file, "%s.command", label);
 	keep_file(cmd_file, r->command, strlen(r->command));
+	keep_replay(spec, label, timeout_ms);
 	/* A record with a hole (the tracer killed, or it could not start) proves nothing: no
 	 * test that reads it may pass. */
 	if (r->trace_broken[0]) {

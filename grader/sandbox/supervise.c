@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -60,6 +61,7 @@ struct run {
 	bool main_exited, timed_out;
 	int status;
 	int orphans_reaped;
+	double program_cpu_ms; /* user + system time of the run's processes reaped (not strace's) */
 	char trace_broken[160];
 };
 
@@ -237,6 +239,18 @@ static void pump(int sfd, struct stream *streams, int extra_fd, double ms)
 			relay(&streams[i]);
 }
 
+/* Reap pid (or any child, -1) as waitpid does, adding its processor time to the program's unless
+ * it is the tracer: what `make bench` compares the grading's own cost with. */
+static pid_t reap(struct run *run, pid_t pid, int *status)
+{
+	struct rusage ru;
+	pid_t got = wait4(pid, status, 0, &ru);
+	if (got > 0 && got != run->tracer)
+		run->program_cpu_ms += (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+				       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	return got;
+}
+
 /* Is pid still alive (or an unreaped zombie)? Reaps nothing. */
 static bool has_exited(pid_t pid)
 {
@@ -272,7 +286,7 @@ static bool reap_early_orphans(struct run *run)
 		if (si.si_pid == run->tracer && !run->trace_broken[0])
 			snprintf(run->trace_broken, sizeof run->trace_broken,
 				 "the tracer (strace) ended while the program ran");
-		if (waitpid(si.si_pid, NULL, 0) > 0)
+		if (reap(run, si.si_pid, NULL) > 0)
 			run->orphans_reaped++;
 	}
 }
@@ -361,6 +375,7 @@ static void write_report(const struct options *o, const struct run *run, double 
 	if (run->trace_broken[0])
 		fprintf(report, "trace_broken %s\n", run->trace_broken);
 	fprintf(report, "orphans_reaped %d\n", run->orphans_reaped);
+	fprintf(report, "program_cpu_ms %.3f\n", run->program_cpu_ms);
 	pid_t self = getpid();
 	for (int i = 0; i < left->n; i++) {
 		const struct lingering *p = &left->p[i];
@@ -487,7 +502,7 @@ int supervise(const struct options *given, bool namespaces, const char *why)
 	if (run.tracer)
 		skip[nskip++] = run.tracer;
 	list_processes(self, skip, namespaces, &left);
-	if (run.main_exited && waitpid(run.main_pid, &run.status, 0) != run.main_pid)
+	if (run.main_exited && reap(&run, run.main_pid, &run.status) != run.main_pid)
 		die("waitpid: %s", strerror(errno));
 	/* Everything but the tracer, which then writes its last lines and ends by itself. */
 	pid_t only_tracer[2] = {run.tracer, 0};
@@ -496,7 +511,7 @@ int supervise(const struct options *given, bool namespaces, const char *why)
 	while (run.tracer && !has_exited(run.tracer) && now_ms() < grace)
 		pump(sfd, streams, -1, 10);
 	kill_run(self, 0, NULL, namespaces);
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+	while (reap(&run, -1, NULL) > 0 || errno == EINTR)
 		;
 	for (int i = 0; i < 3; i++)
 		while (streams[i].from >= 0) {
