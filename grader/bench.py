@@ -81,8 +81,9 @@ def compile_floor(labs, sanitized, out):
 
 
 def replay_floor(results, dirs):
-    """Every run of the grading again, bare: (processor seconds, runs, runs that failed)."""
-    total, runs, failed = 0.0, 0, []
+    """Every run of the grading again, bare: (processor seconds, runs, runs that could not be
+    replayed, runs that ended otherwise than when graded)."""
+    total, runs, failed, differed = 0.0, 0, [], []
     for path in sorted(glob.glob(os.path.join(results, "*", "**", "run*.replay"),
                                  recursive=True)):
         lab = os.path.relpath(path, results).split(os.sep)[0]
@@ -98,7 +99,20 @@ def replay_floor(results, dirs):
                                       proc.stderr.strip().splitlines()[-1:]))
             continue
         total += float(fields["cpu_ms"]) / 1000
-    return total, runs, failed
+        graded = sandbox_report(path[:-len(".replay")] + ".sandbox")
+        if graded.get("exit_code") not in (None, fields.get("exit_code")):
+            differed.append("%s: exit code %s graded, %s bare" % (
+                os.path.relpath(path, results), graded["exit_code"], fields.get("exit_code")))
+    return total, runs, failed, differed
+
+
+def sandbox_report(path):
+    """The sandbox's report of a graded run as {key: value} ({} if there is none)."""
+    try:
+        with open(path) as f:
+            return dict(line.rstrip("\n").split(" ", 1) for line in f if " " in line)
+    except OSError:
+        return {}
 
 
 def unit_costs(lab, results):
@@ -197,7 +211,7 @@ def main():
         sanitized = {lab for lab in labs
                      if os.path.isdir(os.path.join(results, lab, grade.MEMORY_TEST))}
         compiling, dirs = compile_floor(labs, sanitized, os.path.join(tmp, "floor"))
-        bare, runs, failed = replay_floor(results, dirs)
+        bare, runs, failed, differed = replay_floor(results, dirs)
         floor = compiling + bare
         # Criterion test processes: every test but memory_safety, again in the memory pass.
         tests = sum((len(grade.load_rubric(lab)["tests"]) - 1) * (1 + (lab in sanitized))
@@ -213,6 +227,9 @@ def main():
         if failed:
             print("           %d run(s) could not be replayed bare, not counted: %s"
                   % (len(failed), "; ".join(failed[:3])))
+        if differed:
+            print("           %d run(s) ended otherwise bare than graded (a program that waits "
+                  "for the grader's tools, say): %s" % (len(differed), "; ".join(differed[:3])))
         print("  ratio:   %6.1fx the floor (target: at most %.1fx)"
               % (grading / floor if floor else float("nan"), TARGET_RATIO))
 

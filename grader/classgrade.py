@@ -221,8 +221,9 @@ def main():
     p = argparse.ArgumentParser(description="Grade every submission of a class.")
     p.add_argument("class_dir", help="one folder, .zip or .tar.gz per student")
     p.add_argument("--out", help="where the results go (default: CLASS-graded)")
-    p.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2),
-                   help="students graded at once")
+    p.add_argument("--jobs", type=int,
+                   help="students graded at once (default: one per core for one lab; one per "
+                   "two cores for several, whose labs are graded in parallel already)")
     p.add_argument("--lab", help="only these labs (01 or 01,05)")
     p.add_argument("--seed", help="the class's seed (default: remembered in OUT, or new)")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
@@ -247,6 +248,9 @@ def main():
         labs = grade.find_labs(args.lab)
     except grade.GraderError as e:
         p.error(str(e))
+    if not args.jobs:
+        cores = os.cpu_count() or 2
+        args.jobs = cores if len(labs) == 1 else max(1, cores // 2)
     lab_max = grade.lab_points()
     found = entries(class_dir)
     if not found:

@@ -23,7 +23,9 @@ import concurrent.futures
 import csv
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -278,6 +280,61 @@ def check_unsandboxed_refuses():
     return "without namespaces or root, grading someone else's code refuses, saying what to install"
 
 
+
+
+def check_bench_floor():
+    """build/bin/bare-run, make bench's floor: a graded run again, bare. Its setup first, in
+    the same new folder; a private IPC namespace with the run's kernel limits; the environment,
+    standard input and file of the run; every process's processor time counted, what the run
+    leaves behind included (then killed); the main process's exit code said."""
+    if os.geteuid() != 0:
+        return "skipped: bare runs need root (a private IPC namespace)"
+    with tempfile.TemporaryDirectory() as tmp:
+        bin_dir = os.path.join(tmp, "bin")
+        os.mkdir(bin_dir)
+        burn = "dd if=/dev/zero of=/dev/null bs=64k count=20000 2>/dev/null"
+        with open(os.path.join(bin_dir, "prog"), "w") as f:
+            f.write("#!/bin/sh\n"
+                    "test -f made-by-setup || exit 3\n"
+                    "test -f keyfile || exit 4\n"
+                    "[ \"$(cat /proc/sys/kernel/msgmnb)\" = 4321 ] || exit 5\n"
+                    "[ \"$MSGLAB_TIMEOUT_MS,$WHO,$HOME\" = 5000,bench,/nonexistent ] || exit 6\n"
+                    "[ \"$(cat)\" = from-stdin ] || exit 7\n"
+                    # Left behind once it has burnt its processor time: counted, then killed.
+                    "mkfifo burnt\n"
+                    "(%s; echo > burnt; exec sleep 987) &\n"
+                    "read done < burnt\n"
+                    "exit 9\n" % burn)
+        os.chmod(os.path.join(bin_dir, "prog"), 0o755)
+        with open(os.path.join(tmp, "run1.stdin"), "w") as f:
+            f.write("from-stdin")
+        fields = ["program={bin}/prog", "timeout=5000", "env=WHO=bench", "sysctl=msgmnb=4321",
+                  "stdin=run1.stdin", "setup=touch made-by-setup", "file=keyfile"]
+        replay = os.path.join(tmp, "run1.replay")
+        with open(replay, "wb") as f:
+            f.write(b"".join(x.encode() + b"\0" for x in fields))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run(["sh", "-c", burn])
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        burnt = 1000 * (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        p = run([os.path.join(BUILD, "bin", "bare-run"), "-b", bin_dir, "-t", "/nonexistent",
+                 replay], timeout=60)
+        got = dict(line.split(" ", 1) for line in p.stdout.splitlines() if " " in line)
+        left = processes_running(b"sleep\0" + b"987\0")
+        for pid in left:
+            os.kill(int(pid), signal.SIGKILL)
+    if p.returncode or got.get("exit_code") != "9":
+        raise Failed("bare-run: status %d, exit code %s (3: no setup, 4: no file, 5: no "
+                     "sysctl, 6: environment, 7: stdin):\n%s%s"
+                     % (p.returncode, got.get("exit_code"), p.stdout, p.stderr))
+    if float(got["cpu_ms"]) < 0.8 * burnt:
+        raise Failed("bare-run counted %s ms of processor time; the process it left behind "
+                     "alone burnt about %.0f ms" % (got["cpu_ms"], burnt))
+    if left:
+        raise Failed("bare-run left the run's process behind: %s" % left)
+    return "bare-run: setup, namespace, sysctl, environment, stdin and file as in the run; " \
+        "%s ms of processor time counted (a leftover burnt %.0f), leftover killed" \
+        % (got["cpu_ms"].split(".")[0], burnt)
 
 
 def check_skeletons():
@@ -703,6 +760,19 @@ def host_queues():
         return set(f.read().splitlines()[1:])
 
 
+def processes_running(cmdline):
+    """The pids whose command line (NUL-separated, as in /proc) is cmdline."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if f.read() == cmdline:
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
 def sandboxed_processes():
     """Host processes running as a sandbox uid (only meaningful when we run as root)."""
     found = []
@@ -731,7 +801,8 @@ def main():
     FULL = options.full
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
-              check_reference_container, check_unsandboxed_refuses, check_skeletons,
+              check_reference_container, check_unsandboxed_refuses, check_bench_floor,
+              check_skeletons,
               check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,
               check_bad_submissions,
               check_layout, check_hostile,

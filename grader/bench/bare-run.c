@@ -11,8 +11,9 @@
  * the same kernel limits, a new empty working folder, the same environment and standard input,
  * its setup command first (untimed, as the grader's own); it is timed from its fork to the end
  * of its last process, and whatever is left when the main process ends is killed, as the
- * sandbox does. Prints "cpu_ms X" (user + system of every process of the run) and
- * "wall_ms Y"; exit status 0, or 1 with the reason on stderr.
+ * sandbox does. Prints "cpu_ms X" (user + system of every process of the run), "wall_ms Y"
+ * and "exit_code Z" (the main process's; 128 + N for signal N, -1 if it never ended); exit
+ * status 0, or 1 with the reason on stderr.
  *
  * Needs root (or unprivileged user namespaces) for the IPC and PID namespaces: the run's
  * queues must not meet anyone else's.
@@ -237,13 +238,19 @@ static void init_of_run(const struct replay *r, char **env, int report_fd)
 	}
 	double cpu = 0;
 	bool main_done = false;
+	int main_status = -1;
 	for (;;) {
 		struct rusage ru;
-		pid_t got = wait4(-1, NULL, WNOHANG, &ru);
+		int status;
+		pid_t got = wait4(-1, &status, WNOHANG, &ru);
 		if (got < 0 && errno == ECHILD)
 			break;
 		if (got > 0) {
 			cpu += cpu_of(&ru);
+			if (got == main_pid)
+				main_status = WIFEXITED(status)	    ? WEXITSTATUS(status)
+					      : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+								    : -1;
 			if (got == main_pid && !main_done) {
 				main_done = true;
 				kill(-1, SIGKILL); /* in this PID namespace: the run's leftovers */
@@ -258,7 +265,7 @@ static void init_of_run(const struct replay *r, char **env, int report_fd)
 		nanosleep(&ts, NULL);
 	}
 	char line[64];
-	int n = snprintf(line, sizeof line, "%.3f\n", cpu);
+	int n = snprintf(line, sizeof line, "%.3f %d\n", cpu, main_status);
 	_exit(write(report_fd, line, (size_t)n) == n ? 0 : 1);
 }
 
@@ -343,9 +350,12 @@ int main(int argc, char **argv)
 	if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		die("the run's reaper failed (status 0x%x)", status);
 	line[n] = '\0';
+	double cpu;
+	int exit_code;
+	if (sscanf(line, "%lf %d", &cpu, &exit_code) != 2)
+		die("the run's reaper said `%s`", line);
 	if (chdir("/") != 0 || nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		die("remove %s: %s", work, strerror(errno));
-	printf("cpu_ms %s", line);
-	printf("wall_ms %.3f\n", wall);
+	printf("cpu_ms %.3f\nwall_ms %.3f\nexit_code %d\n", cpu, wall, exit_code);
 	return 0;
 }
