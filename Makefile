@@ -7,6 +7,7 @@
 #   make student-release OUT=dir   what students get: no solution, no hidden test
 #   make gradescope [OUT=file.zip] [LAB=01,05]   Gradescope's autograder zip
 #   make handouts     refresh the rubric tables in handouts/
+#   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1]   watch messages move
 #   make bench [LAB=] [COPIES=40] [JOBS=] [CLASS_LAB=01|all]   grading cost vs its floor; class speed
 #   make check-style  clang-format and cppcheck on our own C code
 
@@ -24,7 +25,8 @@ HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/cases.c grader/
 LAB_TOOL_SRC := $(wildcard grader/*/tools/*.c)
 LAB_TOOLS := $(patsubst grader/%.c,build/grader/%,$(LAB_TOOL_SRC))
 ASAN_LAB_TOOLS := $(patsubst grader/%.c,build/asan/grader/%,$(LAB_TOOL_SRC))
-TOOLS     := build/bin/msglab-run build/bin/bare-run $(LABS:%=build/grader/%/tests) \
+TOOLS     := build/bin/msglab-run build/bin/bare-run build/bin/msgflow \
+	$(LABS:%=build/grader/%/tests) \
 	$(LAB_TOOLS)
 ASAN_TOOLS := build/asan/bin/msglab-run \
 	$(LABS:%=build/asan/grader/%/tests) $(ASAN_LAB_TOOLS)
@@ -34,14 +36,14 @@ SELFTESTS := build/asan/tests/harness $(KERNEL_TESTS) build/tests/misbehave \
 	build/asan/tests/strace_record build/tests/no-namespaces
 
 # Our own C code (labs/ is generated from solutions/; tests/hostile holds attacks, not ours).
-OWN_C = $(shell find grader solutions tests -path tests/hostile -prune -o -name '*.[ch]' -print | sort)
+OWN_C = $(shell find grader solutions tests demo -path tests/hostile -prune -o -name '*.[ch]' -print | sort)
 
 GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
 	$(if $(TEST),--test $(TEST)) $(if $(RESULTS),--results-json $(RESULTS)) \
 	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED)) \
 	$(if $(JUNIT),--junit $(JUNIT)) $(if $(AUTOLAB),--autolab)
 
-.PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release \
+.PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release demo \
 	gradescope check-style clean
 .SECONDEXPANSION:
 
@@ -73,6 +75,10 @@ skeletons:
 
 handouts:
 	@$(PYTHON) grader/handout.py --write
+
+demo: tools
+	@$(PYTHON) demo/demo.py $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
+		$(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(STEP),--step) $(if $(SPEED),--speed $(SPEED))
 
 bench: tools
 	@$(PYTHON) grader/bench.py $(if $(LAB),--lab $(LAB)) $(if $(COPIES),--copies $(COPIES)) \
@@ -106,6 +112,12 @@ SANDBOX_SRC := $(wildcard grader/sandbox/*.c grader/sandbox/*.h) $(wildcard grad
 build/bin/msglab-run: $(SANDBOX_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
+
+# The demos' events from a call record (demo/msgflow.c).
+build/bin/msgflow: demo/msgflow.c grader/lib/strace_record.c grader/lib/strace_record.h \
+	grader/lib/harness.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
 
 # make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).
 build/bin/bare-run: grader/bench/bare-run.c

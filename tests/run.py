@@ -23,6 +23,7 @@ import concurrent.futures
 import csv
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -335,6 +336,94 @@ def check_bench_floor():
     return "bare-run: setup, namespace, sysctl, environment, stdin and file as in the run; " \
         "%s ms of processor time counted (a leftover burnt %.0f), leftover killed" \
         % (got["cpu_ms"].split(".")[0], burnt)
+
+
+def tmux_screen(sock, until, timeout=90, escapes=False):
+    """The tmux pane's text once `until` shows in it (Failed if it never does)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = run(["tmux", "-S", sock, "capture-pane", "-p", "-J"] + (["-e"] if escapes else
+                                                                      [])).stdout
+        if until in screen:
+            return screen
+        if time.monotonic() > deadline:
+            raise Failed("the terminal never showed %r; it shows:\n%s" % (until, screen))
+        time.sleep(0.2)
+
+
+def check_demo():
+    """make demo LAB=01 on a terminal (tmux, 80 columns): the lanes (parent, two children), the
+    queue's column, each message's arrow into the queue and out of it with its mtype and text,
+    the queue removed; no line wider than the terminal; NO_COLOR honoured; step mode shows one
+    event per key press."""
+    if not shutil.which("tmux"):
+        raise Failed("tmux is missing (apt-get install tmux)")
+    words = ["hello", "big world", "a third message"]
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "tmux")
+        make = "make -s --no-print-directory -C %s demo LAB=01" % ROOT
+
+        def start(command):
+            p = run(["tmux", "-S", sock, "new-session", "-d", "-x", "80", "-y", "60",
+                     "sh -c '%s; echo DEMO-END; sleep 120'" % command])
+            if p.returncode:
+                raise Failed("tmux: %s" % p.stderr)
+
+        try:
+            start("NO_COLOR=1 " + make + " SPEED=0")
+            screen = tmux_screen(sock, "DEMO-END", escapes=True)
+            lines = screen.splitlines()
+            header = next((line for line in lines if line.startswith("time ms")), "")
+            sends = [line for line in lines if "►" in line]
+            receives = [line for line in lines if "◄" in line]
+            problems = []
+            for lane in ("msgpair", "child 1", "child 2", "queue 0"):
+                if lane not in header:
+                    problems.append("no lane or column %r in the header %r" % (lane, header))
+            if len(sends) != 4 or len(receives) != 4:
+                problems.append("%d arrows into the queue and %d out, expected 4 and 4 (3 words "
+                                "and the end marker)" % (len(sends), len(receives)))
+            for word in words:
+                if not any('[1] "%s"' % word in line for line in sends):
+                    problems.append("no arrow with [1] \"%s\"" % word)
+            if not any('[2] ""' in line for line in sends):
+                problems.append("no arrow for the end marker [2]")
+            if "msgctl IPC_RMID" not in screen or "removed" not in screen:
+                problems.append("the queue's removal is not shown")
+            if "\x1b[3" in screen:
+                problems.append("colour although NO_COLOR is set")
+            wide = [line for line in lines if len(line) > 80]
+            if wide:
+                problems.append("%d lines wider than 80 columns" % len(wide))
+            if problems:
+                raise Failed("; ".join(problems) + ":\n" + screen)
+
+            def events_shown():
+                screen = tmux_screen(sock, "msgget: queue 0")
+                return sum(bool(re.match(r" +\d+\.\d ", line)) for line in screen.splitlines())
+
+            run(["tmux", "-S", sock, "kill-server"])
+            sock = os.path.join(tmp, "tmux-step")
+            start(make + " STEP=1")
+            screen = tmux_screen(sock, "msgget: queue 0", escapes=True)
+            if "\x1b[3" not in screen:
+                raise Failed("no colour on a terminal without NO_COLOR:\n" + screen)
+            time.sleep(1)
+            shown = [events_shown()]
+            for _ in range(2):
+                run(["tmux", "-S", sock, "send-keys", "Space"])
+                time.sleep(1)
+                shown.append(events_shown())
+            if shown != [1, 2, 3]:
+                raise Failed("step mode showed %s events before and after each of two key "
+                             "presses, expected 1, 2, 3" % shown)
+            run(["tmux", "-S", sock, "send-keys", "q"])
+            tmux_screen(sock, "DEMO-END")
+        finally:
+            run(["tmux", "-S", sock, "kill-server"])
+    return "make demo LAB=01 under tmux (80 columns): 3 lanes and the queue, 4 messages in " \
+        "and out with mtype and text, the removal; NO_COLOR honoured; one event per key in " \
+        "step mode"
 
 
 def check_skeletons():
@@ -801,7 +890,7 @@ def main():
     FULL = options.full
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
-              check_reference_container, check_unsandboxed_refuses, check_bench_floor,
+              check_reference_container, check_unsandboxed_refuses, check_bench_floor, check_demo,
               check_skeletons,
               check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,
               check_bad_submissions,

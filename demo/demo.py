@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""make demo LAB=NN: a lab's program run for a class to watch, as a sequence diagram drawn in
+the terminal, one event at a time.
+
+The lab's reference solution (or a student's program, --submission: built and run in the
+sandbox like any graded code) runs one of the lab's scenarios (grader/LAB/demo.json) in the
+sandbox under the call record; its processes are the lanes, its queues the columns on the
+right, and each message an arrow into the queue (msgsnd) and one out of it (msgrcv).
+
+  demo.py [--lab 01] [--scenario NAME] [--submission DIR] [--step] [--speed X] [--width N]
+
+--step waits for a key between events (space or Enter: next; q: stop), for lecturing;
+--speed sets the pace (1: about four events a second; 0: all at once). Colour unless NO_COLOR
+is set or the output is not a terminal; ASCII arrows where the terminal is not UTF-8.
+"""
+import argparse
+import json
+import locale
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import tty
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grader"))
+sys.path.insert(0, os.path.join(ROOT, "demo"))
+import flow  # noqa: E402
+import grade  # noqa: E402
+
+PACE_S = 0.25  # between two events at speed 1
+
+
+class DemoError(Exception):
+    pass
+
+
+def scenarios(lab):
+    path = os.path.join(ROOT, "grader", lab, "demo.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["scenarios"]
+    except (OSError, ValueError, KeyError) as e:
+        raise DemoError("%s: no scenario to show (%s)" % (path, e))
+
+
+def build_programs(lab, submission, session, out):
+    """The lab's programs in out: the reference's, or the submission's built in the sandbox."""
+    programs = grade.programs_of(grade.load_rubric(lab))
+    if submission:
+        ok, message = grade.build(os.path.join(grade.layout.labs_root(
+            submission, grade.find_labs(None)), lab), programs, out, session)
+    else:
+        ok, message = grade.build_reference(os.path.join(ROOT, "solutions", lab), programs, out)
+    if not ok:
+        raise DemoError("the program does not build:\n%s" % message)
+    return programs
+
+
+def record(scenario, programs, bins, session, tmp):
+    """Run the scenario in the sandbox under the call record: (events, stdout, report)."""
+    program = scenario.get("program") or next(iter(programs))
+    trace, report = os.path.join(tmp, "trace"), os.path.join(tmp, "report")
+    cmd = [session.env["MSGLAB_RUN"], "-b", "%s=/sandbox/bin" % bins, "-T", trace,
+           "-r", report]
+    if scenario.get("setup"):
+        cmd += ["-x", scenario["setup"]]
+    cmd += ["--", "/sandbox/bin/" + program] + scenario.get("args", [])
+    proc = subprocess.run(cmd, capture_output=True, env=session.env, stdin=subprocess.DEVNULL,
+                          timeout=60)
+    with open(report) as f:
+        fields = dict(line.rstrip("\n").split(" ", 1) for line in f if " " in line)
+    if "main_pid" not in fields:
+        raise DemoError("the run gave no report:\n%s" % proc.stderr.decode(errors="replace"))
+    flowed = subprocess.run([os.path.join(session.build, "bin", "msgflow"), trace,
+                             fields["main_pid"]], capture_output=True, text=True, check=True)
+    return flow.load(flowed.stdout.splitlines()), proc.stdout.decode(errors="replace"), fields
+
+
+class Keys:
+    """Single key presses from the terminal (step mode), or none when there is no terminal."""
+
+    def __init__(self, wanted):
+        self.fd = None
+        if wanted and sys.stdin.isatty():
+            self.fd = sys.stdin.fileno()
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+
+    def wait(self):
+        """The next key (q means stop)."""
+        if self.fd is None:
+            return ""
+        return os.read(self.fd, 1).decode(errors="replace")
+
+    def pressed(self):
+        """A key pressed meanwhile, without waiting (q stops the show)."""
+        if self.fd is None or not select.select([self.fd], [], [], 0)[0]:
+            return ""
+        return os.read(self.fd, 1).decode(errors="replace")
+
+    def close(self):
+        if self.fd is not None:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+
+def show(scenario, events, output, program, args, out=sys.stdout):
+    width = args.width or shutil.get_terminal_size((80, 24)).columns
+    unicode = "utf" in (locale.getpreferredencoding(False) or "").lower()
+    color = out.isatty() and not os.environ.get("NO_COLOR")
+    names, queues, rows = flow.rows(events, program)
+    layout = flow.Layout(names, queues, width, unicode=unicode, color=color)
+    bold = (lambda s: "\x1b[1m%s\x1b[0m" % s) if color else (lambda s: s)
+    print(bold(flow.fit("%s: %s" % (scenario["name"], scenario["title"]), width).rstrip()),
+          file=out)
+    for line in wrap(scenario.get("explain", ""), width):
+        print(line, file=out)
+    print("\n".join(layout.header()), file=out)
+    keys = Keys(args.step)
+    try:
+        t0 = rows[0]["t_us"] if rows else 0
+        for row in rows:
+            print(layout.row(row, t0), file=out, flush=True)
+            if args.step:
+                if keys.wait() == "q":
+                    break
+            elif args.speed > 0:
+                time.sleep(PACE_S / args.speed)
+                if keys.pressed() == "q":
+                    break
+    finally:
+        keys.close()
+    print(("─" if unicode else "-") * layout.width, file=out)
+    if output.strip():
+        print("the program printed:", file=out)
+        for line in output.splitlines()[:20]:
+            print("  " + flow.fit(line, width - 2).rstrip(), file=out)
+
+
+def wrap(text, width):
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = (line + " " + word).strip()
+    return lines + ([line] if line else [])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--lab", default="01", help="the lab (01 or 01-two-children)")
+    p.add_argument("--scenario", help="one of the lab's scenarios (default: the first)")
+    p.add_argument("--submission", help="a student's folder laid out like labs/ (default: the "
+                   "reference solution)")
+    p.add_argument("--step", action="store_true", help="one event per key press")
+    p.add_argument("--speed", type=float, default=1.0, help="pace (default 1; 0: no pauses)")
+    p.add_argument("--width", type=int, help="columns (default: the terminal's)")
+    p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
+    p.add_argument("--list", action="store_true", help="list the lab's scenarios")
+    args = p.parse_args()
+    try:
+        (lab,) = grade.find_labs(args.lab)
+        every = scenarios(lab)
+        if args.list:
+            for s in every:
+                print("%-12s %s" % (s["name"], s["title"]))
+            return 0
+        chosen = [s for s in every if s["name"] == args.scenario] if args.scenario else every[:1]
+        if not chosen:
+            raise DemoError("lab %s has no scenario %s; it has: %s" % (
+                lab, args.scenario, ", ".join(s["name"] for s in every)))
+        with grade.Session(os.path.abspath(args.build)) as session, \
+                tempfile.TemporaryDirectory(prefix="demo-") as tmp:
+            bins = os.path.join(tmp, "bin")
+            programs = build_programs(lab, args.submission, session, bins)
+            events, output, _ = record(chosen[0], programs, bins, session, tmp)
+            show(chosen[0], events, output, chosen[0].get("program") or next(iter(programs)),
+                 args)
+    except (DemoError, grade.GraderError) as e:
+        print("demo: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

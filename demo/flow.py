@@ -1,0 +1,230 @@
+"""A run's message flow as a sequence diagram: one lane per process, one column per queue.
+
+From msgflow's events (demo/msgflow.c: the call record, one JSON object per line), rows() makes
+the diagram's rows in time order, and text_row() draws one for a terminal: plain ANSI, any
+width from 60 columns, colour only where wanted. Each message is two arrows, into the queue at
+its msgsnd and out at its msgrcv, labelled with its mtype, its text and its size; a call that
+blocked shows where it began waiting; the queue's column shows its fill against msg_qbytes.
+"""
+import json
+import unicodedata
+
+IPC_RMID, IPC_SET, IPC_STAT = 0, 1, 2
+ERRNO = {1: "EPERM", 2: "ENOENT", 4: "EINTR", 7: "E2BIG", 11: "EAGAIN", 13: "EACCES",
+         14: "EFAULT", 17: "EEXIST", 22: "EINVAL", 28: "ENOSPC", 42: "ENOMSG", 43: "EIDRM"}
+BLOCKED_US = 1000  # a call that took longer than this waited in the kernel
+MSGMNB = 16384  # msg_qbytes of a new queue: the kernel's default
+
+
+def load(lines):
+    """msgflow's output (an iterable of lines) as a list of events."""
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def text_of(event):
+    """A message's bytes as text: printable as is, the rest as \\xNN; and whether it was cut."""
+    data = bytes.fromhex(event.get("hex", ""))
+    shown = "".join(chr(b) if 32 <= b < 127 else "\\x%02x" % b for b in data)
+    return shown, event.get("len", 0) > len(data)
+
+
+class Names:
+    """What each process is called: the first one `main`, the processes it forks `child 1`,
+    `child 2`..., theirs `child 1.1`..."""
+
+    def __init__(self, events, main):
+        self.names, self.order = {}, []
+        first = next((e["pid"] for e in events if e.get("ppid") == 1), None)
+        if first is not None:
+            self._add(first, main)
+        counts = {}
+        for e in events:
+            if e["call"] == "fork" and e["ret"] > 0 and e["pid"] in self.names:
+                counts[e["pid"]] = counts.get(e["pid"], 0) + 1
+                parent = self.names[e["pid"]]
+                prefix = "child " if parent == main else parent + "."
+                self._add(e["ret"], "%s%d" % (prefix, counts[e["pid"]]))
+        for e in events:  # processes the record met without their fork
+            if e["pid"] not in self.names:
+                self._add(e["pid"], "pid %d" % e["pid"])
+
+    def _add(self, pid, name):
+        if pid not in self.names:
+            self.names[pid] = name
+            self.order.append(pid)
+
+    def __getitem__(self, pid):
+        return self.names.get(pid, "pid %d" % pid)
+
+
+def rows(events, main="main", qbytes=MSGMNB):
+    """The diagram's rows, in time order: dicts with t_us, lane (a pid), kind and what to show.
+    kinds: note (text in the lane), send / receive (an arrow between the lane and a queue's
+    column, with the message), wait (a call that blocked begins), queue (a queue made or
+    removed)."""
+    names = Names(events, main)
+    queues, fill, out = [], {}, []
+    for e in events:
+        if e["call"] == "msgget" and e["ret"] >= 0 and e["ret"] not in queues:
+            queues.append(e["ret"])
+    for q in queues:
+        fill[q] = [0, 0]  # messages, bytes
+    timeline = []
+    for e in events:
+        if waited(e, events, qbytes):
+            timeline.append((e["t_us"] - e["dur_us"], 0, {"kind": "wait", "event": e}))
+        timeline.append((e["t_us"], 1, {"kind": "end", "event": e}))
+    timeline.sort(key=lambda x: (x[0], x[1]))
+    for t, _, item in timeline:
+        e = item["event"]
+        row = {"t_us": t, "lane": e["pid"], "who": names[e["pid"]]}
+        call, ret = e["call"], e["ret"]
+        failed = ret < 0
+        why = ERRNO.get(e.get("err"), "errno %s" % e.get("err")) if failed else ""
+        if item["kind"] == "wait":
+            row.update(kind="note", text="%s: waiting…" % call, waiting=True)
+        elif call in ("msgsnd", "msgrcv") and not failed:
+            q = e["msqid"]
+            if q in fill:
+                sign = 1 if call == "msgsnd" else -1
+                fill[q][0] += sign
+                fill[q][1] += sign * (e.get("len", 0) if call == "msgsnd" else ret)
+            text, cut = text_of(e)
+            row.update(kind="send" if call == "msgsnd" else "receive", queue=q,
+                       mtype=e.get("mtype"), text=text, cut=cut,
+                       size=e.get("len", 0) if call == "msgsnd" else ret,
+                       fill=tuple(fill.get(q, (0, 0))), qbytes=qbytes)
+        elif call == "msgget":
+            row.update(kind="queue" if not failed else "note", queue=ret,
+                       text="msgget: queue %d" % ret if not failed else "msgget: " + why)
+        elif call == "msgctl":
+            cmd = {IPC_RMID: "IPC_RMID", IPC_SET: "IPC_SET", IPC_STAT: "IPC_STAT"}.get(
+                e.get("cmd"), "cmd %s" % e.get("cmd"))
+            row.update(kind="queue" if cmd == "IPC_RMID" and not failed else "note",
+                       queue=e.get("msqid"), removed=cmd == "IPC_RMID" and not failed,
+                       text="msgctl %s%s" % (cmd, ": " + why if failed else ""))
+        elif call == "fork":
+            row.update(kind="note", text="fork: %s" % names[ret] if ret > 0 else "fork: " + why)
+        elif call == "wait":
+            row.update(kind="note", text="wait: %s ended" % names[ret] if ret > 0
+                       else "wait: " + why)
+        elif call == "exit":
+            row.update(kind="note", text="exit %d" % ret)
+        else:  # a failed msgsnd or msgrcv
+            row.update(kind="note", text="%s: %s" % (call, why), error=True)
+        out.append(row)
+    return names, queues, out
+
+
+def message_label(r, room):
+    """[mtype] "text" N B, in room columns: the size goes first, then the text is cut."""
+    text = r["text"] + ("…" if r["cut"] else "")
+    full = '[%s] "%s" %d B' % (r["mtype"], text, r["size"])
+    if width_of(full) <= room:
+        return full
+    short = '[%s] "%s"' % (r["mtype"], text)
+    if width_of(short) <= room:
+        return short
+    keep = max(0, room - width_of('[%s] "…"' % r["mtype"]))
+    return fit('[%s] "%s…"' % (r["mtype"], text[:keep]), room).rstrip()
+
+
+def waited(e, events, qbytes):
+    """Did the call wait in the kernel for another process? (Not: was it slow; a loaded machine
+    or the tracer makes any call slow.) A msgrcv that began before its message was sent; a
+    wait that began before its child ended; a msgsnd that found the queue too full; a call
+    that failed after a while with EIDRM or EINTR (something came while it waited)."""
+    start = e["t_us"] - e["dur_us"]
+    if e["call"] == "msgrcv" and e["ret"] >= 0:
+        sent = [s for s in events if s["call"] == "msgsnd" and s["ret"] == 0 and
+                s.get("msqid") == e.get("msqid") and s.get("mtype") == e.get("mtype") and
+                s.get("hex") == e.get("hex") and s["t_us"] <= e["t_us"]]
+        return bool(sent) and start < sent[-1]["t_us"]
+    if e["call"] == "wait" and e["ret"] > 0:
+        ended = [x for x in events if x["call"] == "exit" and x["pid"] == e["ret"]]
+        return bool(ended) and start < ended[0]["t_us"]
+    if e["call"] == "msgsnd" and e["ret"] == 0:
+        held = 0
+        for x in events:
+            if x["t_us"] >= start:
+                break
+            if x.get("msqid") == e.get("msqid") and x["ret"] >= 0:
+                held += x.get("len", 0) if x["call"] == "msgsnd" else \
+                    -x["ret"] if x["call"] == "msgrcv" else 0
+        return held + e.get("len", 0) > qbytes
+    return e["ret"] < 0 and e.get("err") in (4, 43) and e["dur_us"] >= BLOCKED_US
+
+
+def width_of(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def fit(s, n):
+    """s cut to n columns (with … or ~ where cut) and padded to exactly n."""
+    if width_of(s) > n:
+        s = s[:max(0, n - 1)] + ("…" if n else "")
+        while width_of(s) > n:
+            s = s[:-2] + "…"
+    return s + " " * (n - width_of(s))
+
+
+class Layout:
+    """Columns: time, one per process lane, one per queue; sized to the terminal's width."""
+
+    TIME = 8
+
+    def __init__(self, names, queues, width, unicode=True, color=False):
+        self.lanes, self.queues = list(names.order), list(queues)
+        self.names, self.unicode, self.color = names, unicode, color
+        self.qwidth = 14
+        room = width - self.TIME - self.qwidth * len(self.queues)
+        self.lane = max(10, room // max(1, len(self.lanes)))
+        self.width = self.TIME + self.lane * len(self.lanes) + self.qwidth * len(self.queues)
+
+    def paint(self, s, pid):
+        if not self.color or pid not in self.lanes:
+            return s
+        return "\x1b[%dm%s\x1b[0m" % (31 + self.lanes.index(pid) % 6, s)
+
+    def header(self):
+        cells = [fit("time ms", self.TIME)]
+        cells += [self.paint(fit(self.names[p], self.lane), p) for p in self.lanes]
+        cells += [fit("queue %d" % q, self.qwidth) for q in self.queues]
+        rule = ("─" if self.unicode else "-") * self.width
+        return ["".join(cells).rstrip(), rule]
+
+    def bar(self, fill, qbytes):
+        msgs, used = fill
+        slots = self.qwidth - 6
+        full = min(slots, round(slots * used / qbytes)) if qbytes else 0
+        if used and not full:
+            full = 1
+        on, off = ("█", "·") if self.unicode else ("#", ".")
+        return fit("%s %d" % (on * full + off * (slots - full), msgs), self.qwidth)
+
+    def row(self, r, t0):
+        """One row as text (the time, the lanes, the queues)."""
+        cells = [" " * self.lane for _ in self.lanes]
+        qcells = [" " * self.qwidth for _ in self.queues]
+        i = self.lanes.index(r["lane"]) if r["lane"] in self.lanes else 0
+        if r["kind"] in ("send", "receive") and r["queue"] in self.queues:
+            k = self.queues.index(r["queue"])
+            span = self.lane * (len(self.lanes) - i) - 1  # from this lane to the queues
+            dash, right, left = ("─", "►", "◄") if self.unicode else ("-", ">", "<")
+            inner = span - 4
+            text = " %s " % message_label(r, inner - 2)
+            if r["kind"] == "send":
+                arrow = dash * 2 + text + dash * max(0, inner - width_of(text)) + dash + right
+            else:
+                arrow = left + dash + text + dash * max(0, inner - width_of(text)) + dash * 2
+            arrow = self.paint(fit(arrow, span) + " ", r["lane"])
+            qcells[k] = self.bar(r["fill"], r["qbytes"])
+            line = "".join(cells[:i]) + arrow
+            return fit("%7.1f" % ((r["t_us"] - t0) / 1000), self.TIME) + line + "".join(qcells)
+        text = r["text"]
+        if r["kind"] == "queue" and r["queue"] in self.queues:
+            k = self.queues.index(r["queue"])
+            qcells[k] = fit("removed" if r.get("removed") else "made", self.qwidth)
+        cells[i] = self.paint(fit(text, self.lane), r["lane"])
+        return (fit("%7.1f" % ((r["t_us"] - t0) / 1000), self.TIME) + "".join(cells) +
+                "".join(qcells)).rstrip()
