@@ -220,7 +220,8 @@ class Layout:
             arrow = self.paint(fit(arrow, span) + " ", r["lane"])
             qcells[k] = self.bar(r["fill"], r["qbytes"])
             line = "".join(cells[:i]) + arrow
-            return fit("%7.1f" % ((r["t_us"] - t0) / 1000), self.TIME) + line + "".join(qcells)
+            return (fit("%7.1f" % ((r["t_us"] - t0) / 1000), self.TIME) + line +
+                    "".join(qcells)).rstrip()
         text = r["text"]
         if r["kind"] == "queue" and r["queue"] in self.queues:
             k = self.queues.index(r["queue"])
