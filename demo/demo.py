@@ -17,6 +17,7 @@ import argparse
 import json
 import locale
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -61,24 +62,51 @@ def build_programs(lab, submission, session, out):
     return programs
 
 
-def record(scenario, programs, bins, session, tmp):
-    """Run the scenario in the sandbox under the call record: (events, stdout, report)."""
-    program = scenario.get("program") or next(iter(programs))
+def inside(text):
+    """A scenario's {bin} and {tools} as the sandbox shows them."""
+    return text.replace("{bin}", "/sandbox/bin").replace("{tools}", "/sandbox/tools")
+
+
+def program_names(trace):
+    """{pid: the program it last ran}, from the record's execve lines (strace -xx shows the
+    path as \\xNN bytes)."""
+    names = {}
+    with open(trace, errors="replace") as f:
+        for line in f:
+            # One line, or "<unfinished ...>" and a resumed line later: a failed exec (= -1)
+            # shows on one line, as it fails at once.
+            m = re.match(r'(\d+) +[\d.]+ execve\("((?:\\x[0-9a-f]{2})*)"', line)
+            if m and " = -1 " not in line:
+                path = bytes.fromhex(m.group(2).replace("\\x", "")).decode(errors="replace")
+                names[int(m.group(1))] = os.path.basename(path)
+    return names
+
+
+def record(scenario, programs, bins, session, lab, tmp):
+    """Run the scenario in the sandbox under the call record: (events, stdout, report,
+    {pid: program})."""
+    program = scenario.get("program") or "{bin}/" + next(iter(programs))
     trace, report = os.path.join(tmp, "trace"), os.path.join(tmp, "report")
     cmd = [session.env["MSGLAB_RUN"], "-b", "%s=/sandbox/bin" % bins, "-T", trace,
            "-r", report]
+    tools = os.path.join(session.build, "grader", lab, "tools")
+    if os.path.isdir(tools):
+        cmd += ["-b", "%s=/sandbox/tools" % tools]
+    if scenario.get("file"):
+        cmd += ["-f", scenario["file"]]
     if scenario.get("setup"):
-        cmd += ["-x", scenario["setup"]]
-    cmd += ["--", "/sandbox/bin/" + program] + scenario.get("args", [])
-    proc = subprocess.run(cmd, capture_output=True, env=session.env, stdin=subprocess.DEVNULL,
-                          timeout=60)
+        cmd += ["-x", inside(scenario["setup"])]
+    cmd += ["--", inside(program)] + [inside(a) for a in scenario.get("args", [])]
+    proc = subprocess.run(cmd, capture_output=True, env=session.env,
+                          input=scenario.get("input", "").encode(), timeout=60)
     with open(report) as f:
         fields = dict(line.rstrip("\n").split(" ", 1) for line in f if " " in line)
     if "main_pid" not in fields:
         raise DemoError("the run gave no report:\n%s" % proc.stderr.decode(errors="replace"))
     flowed = subprocess.run([os.path.join(session.build, "bin", "msgflow"), trace,
                              fields["main_pid"]], capture_output=True, text=True, check=True)
-    return flow.load(flowed.stdout.splitlines()), proc.stdout.decode(errors="replace"), fields
+    return (flow.load(flowed.stdout.splitlines()), proc.stdout.decode(errors="replace"), fields,
+            program_names(trace))
 
 
 class Keys:
@@ -108,11 +136,12 @@ class Keys:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
 
 
-def show(scenario, events, output, program, args, out=sys.stdout):
+def show(scenario, events, output, programs, args, out=sys.stdout):
     width = args.width or shutil.get_terminal_size((80, 24)).columns
     unicode = "utf" in (locale.getpreferredencoding(False) or "").lower()
     color = out.isatty() and not os.environ.get("NO_COLOR")
-    names, queues, rows = flow.rows(events, program)
+    names, queues, rows = flow.rows(events, programs=programs, qbytes=scenario.get(
+        "qbytes", flow.MSGMNB))
     layout = flow.Layout(names, queues, width, unicode=unicode, color=color)
     bold = (lambda s: "\x1b[1m%s\x1b[0m" % s) if color else (lambda s: s)
     print(bold(flow.fit("%s: %s" % (scenario["name"], scenario["title"]), width).rstrip()),
@@ -179,9 +208,8 @@ def main():
                 tempfile.TemporaryDirectory(prefix="demo-") as tmp:
             bins = os.path.join(tmp, "bin")
             programs = build_programs(lab, args.submission, session, bins)
-            events, output, _ = record(chosen[0], programs, bins, session, tmp)
-            show(chosen[0], events, output, chosen[0].get("program") or next(iter(programs)),
-                 args)
+            events, output, _, names = record(chosen[0], programs, bins, session, lab, tmp)
+            show(chosen[0], events, output, names, args)
     except (DemoError, grade.GraderError) as e:
         print("demo: %s" % e, file=sys.stderr)
         return 2

@@ -29,21 +29,31 @@ def text_of(event):
 
 
 class Names:
-    """What each process is called: the first one `main`, the processes it forks `child 1`,
-    `child 2`..., theirs `child 1.1`..."""
+    """What each process is called: the program it runs where that differs from its parent's
+    (programs: {pid: program}), numbered where several run it (client 1, client 2...);
+    otherwise `child 1`, `child 2`... of the first process, and `child 1.1`... of those."""
 
-    def __init__(self, events, main):
+    def __init__(self, events, programs):
         self.names, self.order = {}, []
         first = next((e["pid"] for e in events if e.get("ppid") == 1), None)
         if first is not None:
-            self._add(first, main)
-        counts = {}
+            self._add(first, programs.get(first, "main"))
+        counts, runs = {}, {}
         for e in events:
             if e["call"] == "fork" and e["ret"] > 0 and e["pid"] in self.names:
-                counts[e["pid"]] = counts.get(e["pid"], 0) + 1
-                parent = self.names[e["pid"]]
-                prefix = "child " if parent == main else parent + "."
-                self._add(e["ret"], "%s%d" % (prefix, counts[e["pid"]]))
+                child, parent = e["ret"], e["pid"]
+                own = programs.get(child)
+                if own and own != programs.get(parent):
+                    runs[own] = runs.get(own, 0) + 1
+                    self._add(child, own if runs[own] == 1 else "%s %d" % (own, runs[own]))
+                    continue
+                counts[parent] = counts.get(parent, 0) + 1
+                prefix = "child " if parent == first else self.names[parent] + "."
+                self._add(child, "%s%d" % (prefix, counts[parent]))
+        # A program run more than once: its first is number 1 as well.
+        for pid, name in list(self.names.items()):
+            if runs.get(name, 0) > 1:
+                self.names[pid] = name + " 1"
         for e in events:  # processes the record met without their fork
             if e["pid"] not in self.names:
                 self._add(e["pid"], "pid %d" % e["pid"])
@@ -57,18 +67,27 @@ class Names:
         return self.names.get(pid, "pid %d" % pid)
 
 
-def rows(events, main="main", qbytes=MSGMNB):
+def rows(events, programs=None, qbytes=MSGMNB):
     """The diagram's rows, in time order: dicts with t_us, lane (a pid), kind and what to show.
     kinds: note (text in the lane), send / receive (an arrow between the lane and a queue's
     column, with the message), wait (a call that blocked begins), queue (a queue made or
     removed)."""
-    names = Names(events, main)
+    names = Names(events, programs or {})
     queues, fill, out = [], {}, []
     for e in events:
         if e["call"] == "msgget" and e["ret"] >= 0 and e["ret"] not in queues:
             queues.append(e["ret"])
+    # What a queue held before the record starts (a set-up's messages, untraced): as much as
+    # its contents would otherwise go below empty.
     for q in queues:
-        fill[q] = [0, 0]  # messages, bytes
+        msgs = size = low_msgs = low_size = 0
+        for e in events:
+            if e.get("msqid") == q and e["ret"] >= 0 and e["call"] in ("msgsnd", "msgrcv"):
+                sign = 1 if e["call"] == "msgsnd" else -1
+                msgs += sign
+                size += sign * (e.get("len", 0) if sign > 0 else e["ret"])
+                low_msgs, low_size = min(low_msgs, msgs), min(low_size, size)
+        fill[q] = [-low_msgs, -low_size]  # messages, bytes
     timeline = []
     for e in events:
         if waited(e, events, qbytes):
@@ -122,6 +141,9 @@ def message_label(r, room):
     full = '[%s] "%s" %d B' % (r["mtype"], text, r["size"])
     if width_of(full) <= room:
         return full
+    keep = room - width_of('[%s] "…" %d B' % (r["mtype"], r["size"]))
+    if keep >= 4:  # the size stays; the text is cut
+        return '[%s] "%s…" %d B' % (r["mtype"], r["text"][:keep], r["size"])
     short = '[%s] "%s"' % (r["mtype"], text)
     if width_of(short) <= room:
         return short

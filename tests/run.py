@@ -421,9 +421,26 @@ def check_demo():
             tmux_screen(sock, "DEMO-END")
         finally:
             run(["tmux", "-S", sock, "kill-server"])
+    # The other labs' scenarios, each showing what it is there for.
+    wanted = {("02", "priority"): ['◄─ [1] "alpha"', '◄─ [1] "again"', '◄─ [2] "beta"',
+                                   "msgrcv: ENOMSG"],
+              ("03", "fill"): ["4000 B ─►"] * 4 + ["msgsnd: EAGAIN"],
+              ("03", "drain"): ["◄─ [9]"] * 4 + ["msgrcv: ENOMSG"],
+              ("06", "removed"): ["limits", "msgrcv: waiting…", "msgctl IPC_RMID",
+                                  "msgrcv: EIDRM"]}
+    for (lab, scenario), marks in wanted.items():
+        p = run([sys.executable, os.path.join(ROOT, "demo", "demo.py"), "--lab", lab,
+                 "--scenario", scenario, "--speed", "0", "--width", "80"],
+                env=dict(os.environ, NO_COLOR="1", LANG="C.UTF-8"), timeout=120)
+        lines, at = p.stdout.splitlines(), 0
+        for mark in marks:  # in this order, each on a later line
+            at = next((i + 1 for i in range(at, len(lines)) if mark in lines[i]), None)
+            if at is None:
+                raise Failed("make demo LAB=%s SCENARIO=%s: no %r (in order) in:\n%s%s"
+                             % (lab, scenario, mark, p.stdout, p.stderr))
     return "make demo LAB=01 under tmux (80 columns): 3 lanes and the queue, 4 messages in " \
         "and out with mtype and text, the removal; NO_COLOR honoured; one event per key in " \
-        "step mode"
+        "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 06 (EIDRM) show"
 
 
 def check_skeletons():
