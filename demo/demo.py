@@ -52,6 +52,8 @@ def scenarios(lab):
 def build_programs(lab, submission, session, out):
     """The lab's programs in out: the reference's, or the submission's built in the sandbox."""
     programs = grade.programs_of(grade.load_rubric(lab))
+    if not submission and not os.path.isdir(os.path.join(ROOT, "solutions", lab)):
+        submission = os.path.join(ROOT, "labs")  # a student release: their own program
     if submission:
         ok, message = grade.build(os.path.join(grade.layout.labs_root(
             submission, grade.find_labs(None)), lab), programs, out, session)

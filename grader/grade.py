@@ -767,6 +767,8 @@ def main():
     p.add_argument("--autolab", action="store_true",
                    help="end with Autolab's line: {\"scores\": {lab: score}}")
     p.add_argument("--summary-json", help="write the full result as JSON (for the self-tests)")
+    p.add_argument("--lab-jobs", type=int, help="labs graded at once (default: twice the "
+                   "cores; a class run, which grades students at once, asks for 1)")
     p.add_argument("--seed", help="seed for randomised tests, to replay a run")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
     p.add_argument("--quiet", action="store_true", help="print only the total")
@@ -792,7 +794,7 @@ def main():
                 unsandboxed(args, session, style)
             # Labs spend much of their time waiting on the programs, not computing. Without
             # namespaces or a uid per run, parallel runs would take each other's leaks for theirs.
-            workers = min(len(labs), 2 * (os.cpu_count() or 1))
+            workers = min(len(labs), args.lab_jobs or 2 * (os.cpu_count() or 1))
             if session.fallback and os.geteuid() != 0:
                 workers = 1
             partial = PartialResults(args.results_json, labs, start, args.seed) \

@@ -34,7 +34,7 @@ ROOT = grade.ROOT
 GRADER_FILES = ["grade.py", "report.py", "gradescope.py", "gradebook.py", "junit.py",
                 "autolab.py", "classroom.py", "classroom-step.sh", "layout.py", "safe_text.py", "safe_files.py", "submission.py",
                 "version.py", "ensure-deps.sh"]
-GRADER_FOLDERS = ["lib", "sandbox"]
+GRADER_FOLDERS = ["lib", "sandbox", "bench"]
 TEST_FOLDERS = ["harness", "kernel", "trace", "container", "style"]
 TEST_FILES = ["run.py", "output_safety.py"]
 # Included by the tests from the solution: a header the skeleton gives whole.
@@ -167,6 +167,9 @@ def build_tree(out, labs, hide, build, keep_hidden=False):
             os.unlink(os.path.join(out, "tests", "kernel", name))
     for name in TEST_FILES:
         shutil.copy(os.path.join(ROOT, "tests", name), os.path.join(out, "tests", name))
+    # make demo: a student watches their own program (labs/, there being no solutions/).
+    shutil.copytree(os.path.join(ROOT, "demo"), os.path.join(out, "demo"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(os.path.join(ROOT, "Makefile"), out)
     shutil.copy(os.path.join(ROOT, "release", "README.md"), out)
     # A GitHub Classroom template is this folder: its workflow grades each push.
