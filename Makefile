@@ -8,6 +8,7 @@
 #   make gradescope [OUT=file.zip] [LAB=01,05]   Gradescope's autograder zip
 #   make handouts     refresh the rubric tables in handouts/
 #   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1]   watch messages move
+#   make msgtop [DELAY=ms]   every message queue here, live; s sends, r receives
 #   make bench [LAB=] [COPIES=40] [JOBS=] [CLASS_LAB=01|all]   grading cost vs its floor; class speed
 #   make check-style  clang-format and cppcheck on our own C code
 
@@ -33,7 +34,7 @@ ASAN_TOOLS := build/asan/bin/msglab-run \
 # Each tests/kernel/*.c is a suite of its own (model_vs_kernel.c also needs lab 02's model).
 KERNEL_TESTS := $(patsubst tests/kernel/%.c,build/asan/tests/kernel/%,$(wildcard tests/kernel/*.c))
 SELFTESTS := build/asan/tests/harness $(KERNEL_TESTS) build/tests/misbehave \
-	build/asan/tests/strace_record build/tests/no-namespaces
+	build/asan/tests/strace_record build/tests/no-namespaces build/bin/msgtop
 
 # Our own C code (labs/ is generated from solutions/; tests/hostile holds attacks, not ours).
 OWN_C = $(shell find grader solutions tests demo -path tests/hostile -prune -o -name '*.[ch]' -print | sort)
@@ -43,7 +44,7 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(CSV),--csv $(CSV)) $(if $(STUDENT),--student $(STUDENT)) $(if $(SEED),--seed $(SEED)) \
 	$(if $(JUNIT),--junit $(JUNIT)) $(if $(AUTOLAB),--autolab)
 
-.PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release demo \
+.PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release demo msgtop \
 	gradescope check-style clean
 .SECONDEXPANSION:
 
@@ -118,6 +119,14 @@ build/bin/msgflow: demo/msgflow.c grader/lib/strace_record.c grader/lib/strace_r
 	grader/lib/harness.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
+
+# The live queue viewer (ncurses: Debian's libncurses-dev), for classrooms.
+build/bin/msgtop: demo/msgtop.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@.tmp $< -lncurses && mv $@.tmp $@
+
+msgtop: build/bin/msgtop
+	@build/bin/msgtop $(if $(DELAY),-d $(DELAY))
 
 # make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).
 build/bin/bare-run: grader/bench/bare-run.c

@@ -443,6 +443,74 @@ def check_demo():
         "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 06 (EIDRM) show"
 
 
+def check_msgtop():
+    """msgtop under tmux, in a private IPC namespace with one queue: three messages sent with its
+    s key show the queue filling (count, bytes, the types waiting, peeked with MSG_COPY), three
+    taken with r show it draining, in the order sent; its batch mode prints the same table."""
+    if os.geteuid() != 0:
+        return "skipped: needs root for a private IPC namespace"
+    if not shutil.which("tmux"):
+        raise Failed("tmux is missing (apt-get install tmux)")
+    msgtop = os.path.join(BUILD, "bin", "msgtop")
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "tmux")
+        tmux = ["tmux", "-S", sock]
+
+        def queue_line():
+            screen = tmux_screen(sock, "queues: 1")
+            return next((line for line in screen.splitlines() if line.startswith("0x")), "")
+
+        def expect(count, used, types):
+            deadline = time.monotonic() + 30
+            while True:
+                fields = queue_line().split()
+                # KEY ID OWNER MODE MSGS [BAR] USED/QBYTES ... TYPES
+                if (len(fields) >= 7 and fields[4] == str(count) and
+                        fields[6] == "%d/16384" % used and
+                        queue_line().rstrip().endswith(types)):
+                    return
+                if time.monotonic() > deadline:
+                    raise Failed("msgtop: expected %d messages, %d bytes, types %r; it shows:"
+                                 "\n%s" % (count, used, types, queue_line()))
+                time.sleep(0.2)
+
+        def keys(*typed):
+            for text in typed:
+                run(tmux + ["send-keys", text] + ([] if text in "sr" else ["Enter"]))
+                time.sleep(0.3)
+
+        try:
+            p = run(tmux + ["new-session", "-d", "-x", "150", "-y", "30",
+                            "unshare --ipc sh -c 'ipcmk -Q >/dev/null && %s -b > %s/batch && "
+                            "exec %s -d 100'" % (msgtop, tmp, msgtop)])
+            if p.returncode:
+                raise Failed("tmux: %s" % p.stderr)
+            expect(0, 0, "-")
+            sent = [("7", "hello"), ("3", "queue"), ("7", "world!")]
+            used = 0
+            for n, (mtype, text) in enumerate(sent, 1):
+                keys("s", "0", mtype, text)
+                used += len(text)
+                expect(n, used, " ".join(dict.fromkeys(t for t, _ in sent[:n])))
+            for n, (mtype, text) in enumerate(sent):
+                keys("r", "0")
+                used -= len(text)
+                left = sent[n + 1:]
+                expect(len(left), used, " ".join(dict.fromkeys(t for t, _ in left)) or "-")
+                if "received %d bytes of type %s: %s" % (len(text), mtype, text) not in \
+                        tmux_screen(sock, "queues: 1"):
+                    raise Failed("msgtop's r did not say it received %r" % text)
+            run(tmux + ["send-keys", "q"])
+            with open(os.path.join(tmp, "batch")) as f:
+                batch = f.read()
+        finally:
+            run(tmux + ["kill-server"])
+    if "queues: 1" not in batch or "KEY" not in batch:
+        raise Failed("msgtop -b printed:\n" + batch)
+    return "msgtop in tmux: a queue filled by its s key (3 messages, types 7 3 peeked) and " \
+        "drained by its r key in the order sent; msgtop -b prints the table"
+
+
 def check_skeletons():
     status, summary = grade_run(os.path.join(ROOT, "labs"))
     scored = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["score"]]
@@ -908,6 +976,7 @@ def main():
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
               check_reference_container, check_unsandboxed_refuses, check_bench_floor, check_demo,
+              check_msgtop,
               check_skeletons,
               check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,
               check_bad_submissions,
