@@ -7,7 +7,7 @@
 #   make student-release OUT=dir   what students get: no solution, no hidden test
 #   make gradescope [OUT=file.zip] [LAB=01,05]   Gradescope's autograder zip
 #   make handouts     refresh the rubric tables in handouts/
-#   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1]   watch messages move
+#   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1] [SVG=file]   watch messages move
 #   make msgtop [DELAY=ms]   every message queue here, live; s sends, r receives
 #   make bench [LAB=] [COPIES=40] [JOBS=] [CLASS_LAB=01|all]   grading cost vs its floor; class speed
 #   make check-style  clang-format and cppcheck on our own C code
@@ -79,7 +79,8 @@ handouts:
 
 demo: tools
 	@$(PYTHON) demo/demo.py $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \
-		$(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(STEP),--step) $(if $(SPEED),--speed $(SPEED))
+		$(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(STEP),--step) $(if $(SPEED),--speed $(SPEED)) \
+		$(if $(SVG),--svg $(SVG))
 
 bench: tools
 	@$(PYTHON) grader/bench.py $(if $(LAB),--lab $(LAB)) $(if $(COPIES),--copies $(COPIES)) \

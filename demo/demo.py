@@ -29,8 +29,8 @@ import tty
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
-sys.path.insert(0, os.path.join(ROOT, "demo"))
 import flow  # noqa: E402
+import flow_svg  # noqa: E402
 import grade  # noqa: E402
 
 PACE_S = 0.25  # between two events at speed 1
@@ -192,6 +192,7 @@ def main():
     p.add_argument("--step", action="store_true", help="one event per key press")
     p.add_argument("--speed", type=float, default=1.0, help="pace (default 1; 0: no pauses)")
     p.add_argument("--width", type=int, help="columns (default: the terminal's)")
+    p.add_argument("--svg", help="also write the diagram as SVG to this file")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
     p.add_argument("--list", action="store_true", help="list the lab's scenarios")
     args = p.parse_args()
@@ -212,6 +213,12 @@ def main():
             programs = build_programs(lab, args.submission, session, bins)
             events, output, _, names = record(chosen[0], programs, bins, session, lab, tmp)
             show(chosen[0], events, output, names, args)
+            if args.svg:
+                lanes, queues, rows = flow.rows(events, programs=names, qbytes=chosen[0].get(
+                    "qbytes", flow.MSGMNB))
+                with open(args.svg, "w") as f:
+                    f.write(flow_svg.svg(lanes, queues, rows, "lab %s, %s: %s" % (
+                        lab[:2], chosen[0]["name"], chosen[0]["title"])))
     except (DemoError, grade.GraderError) as e:
         print("demo: %s" % e, file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ import submission
 import version
 import autolab
 import classroom
+import flow_svg
 import gradebook
 import junit
 from gradescope import VISIBILITIES, gradescope
@@ -533,6 +534,12 @@ def grade_lab(lab, args, env, session, partial=None):
             messages = ["grader error: the test itself %s (signal %d); please report it"
                         % (entry["status"], entry["signal"])] + messages
         command, command_file = first_command(test_dir)
+        # What the program did, drawn: for the tests it failed (the others' are not read).
+        diagrams = []
+        if ok and status in ("FAIL", "TIMEOUT", "CRASH") and os.path.isdir(test_dir):
+            diagrams = flow_svg.transcript_diagrams(
+                test_dir, os.path.join(env["MSGLAB_BUILD"], "bin", "msgflow"), program,
+                "%s %s" % (lab, t["name"]))
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": hint_for(t.get("hint", ""), test_dir),
             "depends_on": t.get("depends_on", []),
@@ -542,7 +549,8 @@ def grade_lab(lab, args, env, session, partial=None):
             "score": t["points"] if status == "PASS" else 0,
             "status": status, "messages": messages,
             "diff": diff_of(test_dir) if status != "PASS" else "",
-            "command": command, "command_file": command_file, "transcript": test_dir})
+            "command": command, "command_file": command_file, "transcript": test_dir,
+            "diagram": diagrams[0] if diagrams else ""})
     if ok:  # a build error is the one message of every test: nothing to untangle
         if not ungated:
             memory_needs_work(result["tests"])

@@ -131,6 +131,8 @@ def print_report(results, args, style, out):
                 else " SUBMISSION=" + relative(args.submission))
             print(pad + "rerun: " + indented(rerun, pad), file=out)
             print(pad + "transcript: " + indented(relative(t["transcript"]) + "/", pad), file=out)
+            if t.get("diagram"):
+                print(pad + "diagram: " + indented(relative(t["diagram"]), pad), file=out)
         if r.get("hidden_tests"):
             print(wrapped("+ %d hidden test%s (%d point%s), not here: your instructor's grading "
                           "runs %s" % (r["hidden_tests"], "" if r["hidden_tests"] == 1 else "s",

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from xml.etree import ElementTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grader"))
@@ -364,13 +365,15 @@ def check_demo():
         make = "make -s --no-print-directory -C %s demo LAB=01" % ROOT
 
         def start(command):
-            p = run(["tmux", "-S", sock, "new-session", "-d", "-x", "80", "-y", "60",
-                     "sh -c '%s; echo DEMO-END; sleep 120'" % command])
+            # -u and LANG: a UTF-8 terminal whatever the caller's locale (CI sets none).
+            p = run(["tmux", "-u", "-S", sock, "new-session", "-d", "-x", "80", "-y", "60",
+                     "sh -c 'LANG=C.UTF-8 %s; echo DEMO-END; sleep 120'" % command])
             if p.returncode:
                 raise Failed("tmux: %s" % p.stderr)
 
         try:
-            start("NO_COLOR=1 " + make + " SPEED=0")
+            svg_path = os.path.join(tmp, "pair.svg")
+            start("NO_COLOR=1 " + make + " SPEED=0 SVG=" + svg_path)
             screen = tmux_screen(sock, "DEMO-END", escapes=True)
             lines = screen.splitlines()
             header = next((line for line in lines if line.startswith("time ms")), "")
@@ -419,6 +422,11 @@ def check_demo():
                              "presses, expected 1, 2, 3" % shown)
             run(["tmux", "-S", sock, "send-keys", "q"])
             tmux_screen(sock, "DEMO-END")
+            # The same run as SVG: well-formed, its lanes, queue, arrows and labels.
+            try:
+                root = ElementTree.parse(svg_path).getroot()
+            except (OSError, ElementTree.ParseError) as e:
+                raise Failed("make demo SVG=...: no well-formed SVG (%s)" % e)
         finally:
             run(["tmux", "-S", sock, "kill-server"])
     # The other labs' scenarios, each showing what it is there for.
@@ -438,9 +446,18 @@ def check_demo():
             if at is None:
                 raise Failed("make demo LAB=%s SCENARIO=%s: no %r (in order) in:\n%s%s"
                              % (lab, scenario, mark, p.stdout, p.stderr))
+    ns = "{http://www.w3.org/2000/svg}"
+    count = {k: sum(1 for e in root.iter(ns + tag) if e.get("class") == k)
+             for tag, k in (("line", "lane"), ("line", "send"), ("line", "receive"),
+                            ("rect", "queue"))}
+    texts = [e.text or "" for e in root.iter(ns + "text")]
+    if count != {"lane": 3, "send": 4, "receive": 4, "queue": 1} or \
+            '[1] "hello" 5 B' not in texts or "child 2" not in texts:
+        raise Failed("make demo SVG=...: %s, texts %s" % (count, texts))
     return "make demo LAB=01 under tmux (80 columns): 3 lanes and the queue, 4 messages in " \
         "and out with mtype and text, the removal; NO_COLOR honoured; one event per key in " \
-        "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 06 (EIDRM) show"
+        "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 06 (EIDRM) show; " \
+        "the SVG has its lanes, queue and 8 arrows"
 
 
 def check_msgtop():
@@ -454,7 +471,7 @@ def check_msgtop():
     msgtop = os.path.join(BUILD, "bin", "msgtop")
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "tmux")
-        tmux = ["tmux", "-S", sock]
+        tmux = ["tmux", "-u", "-S", sock]
 
         def queue_line():
             screen = tmux_screen(sock, "queues: 1")
@@ -870,6 +887,16 @@ def check_report():
             with open(os.path.join(tmp, "sub", lab, file_name), "w") as f:
                 f.write(text)
         buggy = report_of("sub", lab, tmp)
+        # A failed test's report points at its run drawn as SVG: here, every msgsnd failing.
+        drawn = re.findall(r"diagram: (\S+\.svg)", buggy)
+        try:
+            root = ElementTree.parse(os.path.join(tmp, drawn[0])).getroot()
+        except (IndexError, OSError, ElementTree.ParseError) as e:
+            raise Failed("%s/%s: no diagram of the failed run (%s):\n%s" % (lab, name, e, buggy))
+        texts = [e.text or "" for e in root.iter("{http://www.w3.org/2000/svg}text")]
+        if "msgsnd: EINVAL" not in texts:
+            raise Failed("%s/%s: the diagram %s does not show msgsnd failing with EINVAL: %s"
+                         % (lab, name, drawn[0], texts))
     lines = skeleton.splitlines()
     if not (lines and lines[0].startswith(lab) and "not started" in lines[0]
             and not any(line.startswith("  ") for line in lines)):
@@ -885,7 +912,8 @@ def check_report():
     if wide:
         raise Failed("report lines wider than 80 columns in a pipe:\n" + "\n".join(wide))
     return "skeleton: 'not started'; %s names %s first and marks %d tests BLOCKED; lines fit " \
-        "80 columns" % (name, blocker, len(blocked))
+        "80 columns; a failed run drawn as SVG (%d diagrams)" % (name, blocker, len(blocked),
+                                                               len(drawn))
 
 
 def check_layout():

@@ -155,7 +155,8 @@ def waited(e, events, qbytes):
     """Did the call wait in the kernel for another process? (Not: was it slow; a loaded machine
     or the tracer makes any call slow.) A msgrcv that began before its message was sent; a
     wait that began before its child ended; a msgsnd that found the queue too full; a call
-    that failed after a while with EIDRM or EINTR (something came while it waited)."""
+    that failed with EIDRM having begun before its queue was removed; one interrupted (EINTR)
+    after a while."""
     start = e["t_us"] - e["dur_us"]
     if e["call"] == "msgrcv" and e["ret"] >= 0:
         sent = [s for s in events if s["call"] == "msgsnd" and s["ret"] == 0 and
@@ -174,7 +175,11 @@ def waited(e, events, qbytes):
                 held += x.get("len", 0) if x["call"] == "msgsnd" else \
                     -x["ret"] if x["call"] == "msgrcv" else 0
         return held + e.get("len", 0) > qbytes
-    return e["ret"] < 0 and e.get("err") in (4, 43) and e["dur_us"] >= BLOCKED_US
+    if e["ret"] < 0 and e.get("err") == 43:  # EIDRM: it was waiting when the queue went
+        removed = [x for x in events if x["call"] == "msgctl" and x.get("cmd") == IPC_RMID and
+                   x["ret"] == 0 and x.get("msqid") == e.get("msqid") and x["t_us"] <= e["t_us"]]
+        return bool(removed) and start < removed[-1]["t_us"]
+    return e["ret"] < 0 and e.get("err") == 4 and e["dur_us"] >= BLOCKED_US
 
 
 def width_of(s):
