@@ -9,6 +9,7 @@
 #   make handouts     refresh the rubric tables in handouts/
 #   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1] [SVG=file]   watch messages move
 #   make msgtop [DELAY=ms]   every message queue here, live; s sends, r receives
+#   make ipc-bench [SVG=file]   System V queues against pipes, POSIX queues, Unix sockets
 #   make bench [LAB=] [COPIES=40] [JOBS=] [CLASS_LAB=01|all]   grading cost vs its floor; class speed
 #   make check-style  clang-format and cppcheck on our own C code
 
@@ -34,7 +35,7 @@ ASAN_TOOLS := build/asan/bin/msglab-run \
 # Each tests/kernel/*.c is a suite of its own (model_vs_kernel.c also needs lab 02's model).
 KERNEL_TESTS := $(patsubst tests/kernel/%.c,build/asan/tests/kernel/%,$(wildcard tests/kernel/*.c))
 SELFTESTS := build/asan/tests/harness $(KERNEL_TESTS) build/tests/misbehave \
-	build/asan/tests/strace_record build/tests/no-namespaces build/bin/msgtop
+	build/asan/tests/strace_record build/tests/no-namespaces build/bin/msgtop build/bin/ipc-bench
 
 # Our own C code (labs/ is generated from solutions/; tests/hostile holds attacks, not ours).
 OWN_C = $(shell find grader solutions tests demo -path tests/hostile -prune -o -name '*.[ch]' -print | sort)
@@ -45,6 +46,7 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(JUNIT),--junit $(JUNIT)) $(if $(AUTOLAB),--autolab)
 
 .PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release demo msgtop \
+	ipc-bench \
 	gradescope check-style clean
 .SECONDEXPANSION:
 
@@ -68,7 +70,9 @@ grade-class: tools
 	@$(PYTHON) grader/classgrade.py $(CLASS) $(if $(OUT),--out $(OUT)) $(if $(JOBS),--jobs $(JOBS)) \
 		$(if $(LAB),--lab $(LAB)) $(if $(SEED),--seed $(SEED))
 
-test: tools $(ASAN_TOOLS) $(SELFTESTS)
+# The builds in parallel (a minute less on 2 cores), the checks in order.
+test:
+	@$(MAKE) --no-print-directory -j$$(nproc) tools $(ASAN_TOOLS) $(SELFTESTS)
 	@$(PYTHON) tests/run.py $(if $(FULL),--full)
 
 skeletons:
@@ -128,6 +132,14 @@ build/bin/msgtop: demo/msgtop.c
 
 msgtop: build/bin/msgtop
 	@build/bin/msgtop $(if $(DELAY),-d $(DELAY))
+
+# System V queues against pipes, POSIX queues and Unix sockets (demo/ipc-bench.c).
+build/bin/ipc-bench: demo/ipc-bench.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@.tmp $< -lrt && mv $@.tmp $@
+
+ipc-bench: build/bin/ipc-bench
+	@$(PYTHON) demo/ipc_plot.py $(if $(SVG),--svg $(SVG))
 
 # make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).
 build/bin/bare-run: grader/bench/bare-run.c

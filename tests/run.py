@@ -528,6 +528,37 @@ def check_msgtop():
         "drained by its r key in the order sent; msgtop -b prints the table"
 
 
+def check_ipc_bench():
+    """make ipc-bench (quick): the table has every transport at every size, its own overhead is
+    measured and shown, and the plot is well-formed SVG with one line per transport. (How fast,
+    and the overhead's size, depend on the machine and its load: shown, not judged.)"""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ipc.svg")
+        p = run([sys.executable, os.path.join(ROOT, "demo", "ipc_plot.py"), "--quick", "--svg",
+                 path], timeout=300)
+        if p.returncode:
+            raise Failed("ipc-bench: status %d:\n%s%s" % (p.returncode, p.stdout, p.stderr))
+        rows = [line.split() for line in p.stdout.splitlines()[1:]
+                if line.split() and line.split()[0] in ("sysv-msgq", "pipe", "posix-mq",
+                                                         "unix-socket")]
+        seen = {(r[0], r[1]) for r in rows if len(r) == 5}
+        want = {(t, s) for t in ("sysv-msgq", "pipe", "posix-mq", "unix-socket")
+                for s in ("16", "1024", "8192")}
+        overhead = re.search(r"own overhead: .* ([+-][\d.]+)%", p.stdout)
+        try:
+            root = ElementTree.parse(path).getroot()
+        except (OSError, ElementTree.ParseError) as e:
+            raise Failed("ipc-bench: no well-formed plot (%s)" % e)
+    series = [e for e in root.iter("{http://www.w3.org/2000/svg}polyline")
+              if e.get("class") == "series"]
+    if seen != want or not overhead or len(series) != 8 or \
+            any(len(e.get("points").split()) != 3 for e in series):
+        raise Failed("ipc-bench: rows %s, overhead %s, %d series in the plot:\n%s"
+                     % (sorted(seen), bool(overhead), len(series), p.stdout))
+    return "make ipc-bench: 4 transports x 3 sizes, its own overhead shown (%s%% here), two " \
+        "plots of 4 lines" % overhead.group(1)
+
+
 def check_skeletons():
     status, summary = grade_run(os.path.join(ROOT, "labs"))
     scored = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["score"]]
@@ -1004,7 +1035,7 @@ def main():
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
               check_reference_container, check_unsandboxed_refuses, check_bench_floor, check_demo,
-              check_msgtop,
+              check_msgtop, check_ipc_bench,
               check_skeletons,
               check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,
               check_bad_submissions,
