@@ -22,7 +22,7 @@ PYTHON   ?= python3
 LABS      := $(patsubst grader/%/rubric.json,%,$(wildcard grader/*/rubric.json))
 HARNESS   := grader/lib/harness.c grader/lib/report.c grader/lib/cases.c grader/lib/harness.h \
 	grader/lib/strace_record.c grader/lib/strace_record.h \
-	grader/lib/cases.h
+	grader/lib/cases.h grader/lib/placeholders.c grader/lib/placeholders.h
 # Programs a lab's tests run inside the sandbox (grader/LAB/tools/NAME.c): never sanitized.
 LAB_TOOL_SRC := $(wildcard grader/*/tools/*.c)
 LAB_TOOLS := $(patsubst grader/%.c,build/grader/%,$(LAB_TOOL_SRC))
@@ -142,9 +142,9 @@ ipc-bench: build/bin/ipc-bench
 	@$(PYTHON) demo/ipc_plot.py $(if $(SVG),--svg $(SVG))
 
 # make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).
-build/bin/bare-run: grader/bench/bare-run.c
+build/bin/bare-run: grader/bench/bare-run.c grader/lib/placeholders.c grader/lib/placeholders.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@.tmp $< && mv $@.tmp $@
+	$(CC) $(CFLAGS) -o $@.tmp $(filter %.c,$^) && mv $@.tmp $@
 
 build/asan/bin/msglab-run: $(SANDBOX_SRC)
 	@mkdir -p $(@D)

@@ -37,6 +37,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "../lib/placeholders.h"
+
 #define MAX_FIELDS     512
 #define DEFAULT_SYSCTL "msgmni=64" /* what the sandbox sets for every run */
 
@@ -69,22 +71,8 @@ static double now_ms(void)
 /* text with {bin} and {tools} replaced (malloc'd). */
 static char *fill(const char *text, const char *bin, const char *tools)
 {
-	size_t size;
-	char *out;
-	FILE *f = open_memstream(&out, &size);
-	if (!f)
-		die("out of memory");
-	for (const char *p = text; *p;) {
-		if (!strncmp(p, "{bin}", 5)) {
-			fputs(bin, f);
-			p += 5;
-		} else if (!strncmp(p, "{tools}", 7)) {
-			fputs(tools, f);
-			p += 7;
-		} else
-			fputc(*p++, f);
-	}
-	if (fclose(f) != 0)
+	char *out = fill_placeholders(text, bin, tools);
+	if (!out)
 		die("out of memory");
 	return out;
 }

@@ -1,6 +1,7 @@
 /* The grader's harness: see harness.h. */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "placeholders.h"
 #include "strace_record.h"
 
 #include <criterion/criterion.h>
@@ -253,23 +254,8 @@ static void parse_report(const char *text, struct run_result *r)
 /* text with every {bin} and {tools} replaced; malloc'd. */
 static char *substitute(const char *text, const char *bin, const char *tools)
 {
-	size_t size;
-	char *out;
-	FILE *f = open_memstream(&out, &size);
-	if (!f)
-		cr_assert_fail("grader error: out of memory");
-	for (const char *p = text; *p;) {
-		if (!strncmp(p, "{bin}", 5)) {
-			fputs(bin, f);
-			p += 5;
-		} else if (!strncmp(p, "{tools}", 7)) {
-			fputs(tools, f);
-			p += 7;
-		} else {
-			fputc(*p++, f);
-		}
-	}
-	if (fclose(f) != 0)
+	char *out = fill_placeholders(text, bin, tools);
+	if (!out)
 		cr_assert_fail("grader error: out of memory");
 	return out;
 }
