@@ -74,9 +74,11 @@ def rows(events, programs=None, qbytes=MSGMNB):
     removed)."""
     names = Names(events, programs or {})
     queues, fill, out = [], {}, []
-    for e in events:
-        if e["call"] == "msgget" and e["ret"] >= 0 and e["ret"] not in queues:
-            queues.append(e["ret"])
+    for e in events:  # made here, or by a set-up before the record began
+        q = e["ret"] if e["call"] == "msgget" else e.get("msqid", -1)
+        if q is not None and q >= 0 and (e["call"] != "msgget" or e["ret"] >= 0) and \
+                q not in queues and (e["call"] == "msgget" or e["ret"] >= 0):
+            queues.append(q)
     # What a queue held before the record starts (a set-up's messages, untraced): as much as
     # its contents would otherwise go below empty.
     for q in queues:
@@ -114,10 +116,13 @@ def rows(events, programs=None, qbytes=MSGMNB):
                        size=e.get("len", 0) if call == "msgsnd" else ret,
                        fill=tuple(fill.get(q, (0, 0))), qbytes=qbytes)
         elif call == "msgget":
-            row.update(kind="queue" if not failed else "note", queue=ret,
+            # Made for sure only with IPC_PRIVATE or IPC_CREAT | IPC_EXCL; else maybe found.
+            made = e.get("key") == 0 or (e.get("flags", 0) & 0o3000) == 0o3000
+            row.update(kind="queue" if not failed else "note", queue=ret, made=made,
                        text="msgget: queue %d" % ret if not failed else "msgget: " + why)
         elif call == "msgctl":
-            cmd = {IPC_RMID: "IPC_RMID", IPC_SET: "IPC_SET", IPC_STAT: "IPC_STAT"}.get(
+            cmd = {IPC_RMID: "IPC_RMID", IPC_SET: "IPC_SET", IPC_STAT: "IPC_STAT",
+                   3: "IPC_INFO", 11: "MSG_STAT", 12: "MSG_INFO", 13: "MSG_STAT_ANY"}.get(
                 e.get("cmd"), "cmd %s" % e.get("cmd"))
             row.update(kind="queue" if cmd == "IPC_RMID" and not failed else "note",
                        queue=e.get("msqid"), removed=cmd == "IPC_RMID" and not failed,
@@ -252,7 +257,13 @@ class Layout:
         text = r["text"]
         if r["kind"] == "queue" and r["queue"] in self.queues:
             k = self.queues.index(r["queue"])
-            qcells[k] = fit("removed" if r.get("removed") else "made", self.qwidth)
-        cells[i] = self.paint(fit(text, self.lane), r["lane"])
-        return (fit("%7.1f" % ((r["t_us"] - t0) / 1000), self.TIME) + "".join(cells) +
-                "".join(qcells)).rstrip()
+            qcells[k] = fit("removed" if r.get("removed") else "made" if r.get("made")
+                            else "opened", self.qwidth)
+        # One event a row: a note may run on over the lanes to its right, all empty, and over
+        # the queues' columns when it says nothing of a queue.
+        room = self.lane * (len(self.lanes) - i)
+        if r["kind"] != "queue":
+            room, qcells = room + self.qwidth * len(self.queues), []
+        note = self.paint(fit(text, room), r["lane"])
+        return (fit("%7.1f" % ((r["t_us"] - t0) / 1000), self.TIME) + "".join(cells[:i]) +
+                note + "".join(qcells)).rstrip()

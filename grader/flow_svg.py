@@ -90,7 +90,8 @@ def svg(names, queues, rows, title=""):
                          color="#b03a2e" if r.get("error") else color))
         if r["kind"] == "queue" and r.get("queue") in queue_x:
             out.append(_text(queue_x[r["queue"]] + 12, y + 4,
-                             "removed" if r.get("removed") else "made", size=10, color="#666"))
+                             "removed" if r.get("removed") else "made" if r.get("made")
+                             else "opened", size=10, color="#666"))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
