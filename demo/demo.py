@@ -94,6 +94,10 @@ def record(scenario, programs, bins, session, lab, tmp):
     tools = os.path.join(session.build, "grader", lab, "tools")
     if os.path.isdir(tools):
         cmd += ["-b", "%s=/sandbox/tools" % tools]
+    if scenario.get("subdir"):
+        cmd += ["-C", scenario["subdir"]]
+    for setting in scenario.get("env", []):
+        cmd += ["-e", setting]
     if scenario.get("file"):
         cmd += ["-f", scenario["file"]]
     if scenario.get("setup"):

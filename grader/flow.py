@@ -67,12 +67,33 @@ class Names:
         return self.names.get(pid, "pid %d" % pid)
 
 
+def causal(events):
+    """The events with each msgrcv after the msgsnd of its message. strace stamps each process's
+    calls as it sees them, so a receiver woken by a send may seem to end first; the message is
+    matched by queue, mtype and bytes, first sent first taken (the record's order otherwise)."""
+    sent, moved = {}, {}
+    for i, e in enumerate(events):
+        if e["call"] == "msgsnd" and e["ret"] == 0:
+            sent.setdefault((e.get("msqid"), e.get("mtype"), e.get("hex")), []).append(e)
+    for i, e in enumerate(events):
+        if e["call"] == "msgrcv" and e["ret"] >= 0:
+            waiting = sent.get((e.get("msqid"), e.get("mtype"), e.get("hex")))
+            if waiting:
+                send = waiting.pop(0)
+                if send["t_us"] > e["t_us"]:
+                    late = send["t_us"] + 1 - e["t_us"]  # just after the send
+                    moved[i] = dict(e, t_us=e["t_us"] + late, dur_us=e["dur_us"] + late)
+    out = [moved.get(i, e) for i, e in enumerate(events)]
+    return sorted(out, key=lambda e: e["t_us"])  # stable: same-time events keep their order
+
+
 def rows(events, programs=None, qbytes=MSGMNB):
     """The diagram's rows, in time order: dicts with t_us, lane (a pid), kind and what to show.
     kinds: note (text in the lane), send / receive (an arrow between the lane and a queue's
     column, with the message), wait (a call that blocked begins), queue (a queue made or
     removed)."""
     names = Names(events, programs or {})
+    events = causal(events)
     queues, fill, out = [], {}, []
     for e in events:  # made here, or by a set-up before the record began
         q = e["ret"] if e["call"] == "msgget" else e.get("msqid", -1)
@@ -192,7 +213,8 @@ def width_of(s):
 
 
 def fit(s, n):
-    """s cut to n columns (with … or ~ where cut) and padded to exactly n."""
+    """s cut to n columns (with … where cut) and padded to exactly n (none if n <= 0)."""
+    n = max(0, n)
     if width_of(s) > n:
         s = s[:max(0, n - 1)] + ("…" if n else "")
         while width_of(s) > n:
@@ -210,20 +232,37 @@ class Layout:
         self.names, self.unicode, self.color = names, unicode, color
         self.qwidth = 14
         room = width - self.TIME - self.qwidth * len(self.queues)
-        self.lane = max(10, room // max(1, len(self.lanes)))
+        self.lane = max(4, room // max(1, len(self.lanes)))
         self.width = self.TIME + self.lane * len(self.lanes) + self.qwidth * len(self.queues)
+        self.max_width = width
+        # Lanes too narrow for their names are lettered, with a legend above.
+        self.letters = any(width_of(names[p]) >= self.lane for p in self.lanes)
 
     def paint(self, s, pid):
         if not self.color or pid not in self.lanes:
             return s
         return "\x1b[%dm%s\x1b[0m" % (31 + self.lanes.index(pid) % 6, s)
 
+    def lane_name(self, i):
+        return chr(ord("A") + i) if self.letters and i < 26 else self.names[self.lanes[i]]
+
     def header(self):
+        legend = []
+        if self.letters:
+            line = "lanes:"
+            for i, p in enumerate(self.lanes):
+                item = " %s %s" % (self.lane_name(i), self.names[p])
+                if width_of(line + item) > self.max_width:
+                    legend.append(line)
+                    line = "      "
+                line += item
+            legend.append(line)
         cells = [fit("time ms", self.TIME)]
-        cells += [self.paint(fit(self.names[p], self.lane), p) for p in self.lanes]
+        cells += [self.paint(fit(self.lane_name(i), self.lane), p)
+                  for i, p in enumerate(self.lanes)]
         cells += [fit("queue %d" % q, self.qwidth) for q in self.queues]
         rule = ("─" if self.unicode else "-") * self.width
-        return ["".join(cells).rstrip(), rule]
+        return legend + ["".join(cells).rstrip(), rule]
 
     def bar(self, fill, qbytes):
         msgs, used = fill

@@ -436,6 +436,8 @@ def check_demo():
               ("03", "drain"): ["◄─ [9]"] * 4 + ["msgrcv: ENOMSG"],
               ("06", "removed"): ["limits", "msgrcv: waiting…", "msgctl IPC_RMID",
                                   "msgrcv: EIDRM"],
+              ("05", "ten"): ["lanes:", "L bank-client 10", "msgrcv: waiting…", "─► ",
+                              "◄─ ["],
               ("04", "control"): ["msgq 4", "msgctl IPC_STAT", "msgctl IPC_SET",
                                   "msgctl IPC_RMID", "msgctl MSG_INFO", "msgctl MSG_STAT_ANY"]}
     for (lab, scenario), marks in wanted.items():
@@ -458,8 +460,8 @@ def check_demo():
         raise Failed("make demo SVG=...: %s, texts %s" % (count, texts))
     return "make demo LAB=01 under tmux (80 columns): 3 lanes and the queue, 4 messages in " \
         "and out with mtype and text, the removal; NO_COLOR honoured; one event per key in " \
-        "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 04 (msgctl), 06 " \
-        "(EIDRM) show; " \
+        "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 04 (msgctl), 05 " \
+        "(10 clients), 06 (EIDRM) show; " \
         "the SVG has its lanes, queue and 8 arrows"
 
 

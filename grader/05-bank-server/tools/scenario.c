@@ -16,6 +16,7 @@
  * WRAP_UP_MS, so that the tool still reports before the sandbox's timeout kills it.
  *
  *   scenario BIN crowd SEED       two waves of CROWD clients at once against the server
+ *   scenario BIN ten SEED         one wave of ten clients at once (for make demo LAB=05)
  *   scenario BIN replies SEED     the tool asks the server in turn, valid and invalid requests
  *   scenario BIN signals          SIGUSR1 while the server waits, twice, with requests between
  *   scenario BIN shutdown         one server ended by SIGTERM, another by SIGINT
@@ -773,8 +774,8 @@ static void left_for_us(int msqid)
 
 /* ---- modes ---- */
 
-/* Two waves of CROWD bank-client runs, each released at once. */
-static void crowd(void)
+/* waves of n (at most CROWD) bank-client runs, each wave released at once. */
+static void crowd_of(int n, int waves)
 {
 	if (!start_server("server")) {
 		stop_server("TERM");
@@ -791,11 +792,11 @@ static void crowd(void)
 	long deposited[CROWD];
 	static char path[4200];
 	snprintf(path, sizeof path, "%s/bank-client", bin);
-	for (int wave = 1; wave <= 2; wave++) {
+	for (int wave = 1; wave <= waves; wave++) {
 		static struct child clients[CROWD];
 		static char args[CROWD][3][32];
 		open_gate();
-		for (int i = 0; i < CROWD; i++) {
+		for (int i = 0; i < n; i++) {
 			long a = accounts[i];
 			const char *op = "deposit";
 			long amount = 0, kind = wave == 1 ? -1 : i < 6 ? i : between(0, 5);
@@ -829,20 +830,20 @@ static void crowd(void)
 		/* However slow the machine, give up only when for a while all our processes have
 		 * been asleep: then no client will ever end. */
 		bool hung = false;
-		int left = CROWD;
+		int left = n;
 		struct patience p = patience_from(PATIENCE_MS);
 		while (left > 0 && !hung) {
 			left = 0;
-			for (int i = 0; i < CROWD; i++)
+			for (int i = 0; i < n; i++)
 				left += !ended(&clients[i]);
 			hung = left > 0 && run_out(&p);
 			if (left > 0 && !hung)
 				sleep_ms(1);
 		}
 		gave_up |= hung;
-		for (int i = 0; i < CROWD; i++)
+		for (int i = 0; i < n; i++)
 			finish(&clients[i]);
-		for (int i = 0; i < CROWD; i++) {
+		for (int i = 0; i < n; i++) {
 			add("client wave=%d n=%d pid=%d", wave, i + 1, (int)clients[i].pid);
 			char shown[100];
 			snprintf(shown, sizeof shown, "%.31s %.31s%s%.31s", args[i][0], args[i][1],
@@ -856,6 +857,18 @@ static void crowd(void)
 			break;
 	}
 	stop_server("TERM");
+}
+
+/* Two waves of CROWD bank-client runs, each released at once. */
+static void crowd(void)
+{
+	crowd_of(CROWD, 2);
+}
+
+/* One wave of ten deposits: what make demo LAB=05 shows. */
+static void ten(void)
+{
+	crowd_of(10, 1);
 }
 
 /* The server started and its queue announced ("queue id=Q", -1 when there is none); its id,
@@ -1336,7 +1349,7 @@ int main(int argc, char **argv)
 	} modes[] = {{"crowd", crowd},	      {"replies", replies}, {"signals", signals},
 		     {"shutdown", shutdowns}, {"orphans", orphans}, {"fullqueue", fullqueue},
 		     {"fake", fake},	      {"gone", gone},	    {"removed", removed},
-		     {"gonesend", gonesend}};
+		     {"gonesend", gonesend},  {"ten", ten}};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
 		if (!strcmp(argv[2], modes[i].name)) {
 			modes[i].run();
