@@ -35,7 +35,7 @@ ASAN_TOOLS := build/asan/bin/msglab-run \
 # Each tests/kernel/*.c is a suite of its own (model_vs_kernel.c also needs lab 02's model).
 KERNEL_TESTS := $(patsubst tests/kernel/%.c,build/asan/tests/kernel/%,$(wildcard tests/kernel/*.c))
 SELFTESTS := build/asan/tests/harness $(KERNEL_TESTS) build/tests/misbehave \
-	build/asan/tests/strace_record build/tests/no-namespaces build/bin/msgtop build/bin/ipc-bench
+	build/asan/tests/strace_record build/tests/no-namespaces build/bin/ipc-bench
 
 # Our own C code (labs/ is generated from solutions/; tests/hostile holds attacks, not ours).
 OWN_C = $(shell find grader solutions tests demo -path tests/hostile -prune -o -name '*.[ch]' -print | sort)

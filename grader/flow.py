@@ -67,15 +67,30 @@ class Names:
         return self.names.get(pid, "pid %d" % pid)
 
 
+def removal(e, events):
+    """The msgctl(IPC_RMID) that ended e (a call that failed with EIDRM): of its queue, begun
+    before e ended (its own end may be stamped later); None if the record has none."""
+    found = [x for x in events if x["call"] == "msgctl" and x.get("cmd") == IPC_RMID and
+             x["ret"] == 0 and x.get("msqid") == e.get("msqid") and
+             x["t_us"] - x["dur_us"] <= e["t_us"]]
+    return found[-1] if found else None
+
+
 def causal(events):
-    """The events with each msgrcv after the msgsnd of its message. strace stamps each process's
-    calls as it sees them, so a receiver woken by a send may seem to end first; the message is
-    matched by queue, mtype and bytes, first sent first taken (the record's order otherwise)."""
+    """The events with each msgrcv after the msgsnd of its message, and each EIDRM after the
+    removal of its queue. strace stamps each process's calls as it sees them, so a receiver woken
+    by a send may seem to end first; the message is matched by queue, mtype and bytes, first sent
+    first taken (the record's order otherwise)."""
     sent, moved = {}, {}
     for i, e in enumerate(events):
         if e["call"] == "msgsnd" and e["ret"] == 0:
             sent.setdefault((e.get("msqid"), e.get("mtype"), e.get("hex")), []).append(e)
     for i, e in enumerate(events):
+        if e["ret"] < 0 and e.get("err") == 43:  # EIDRM: after the removal that caused it
+            removed = removal(e, events)
+            if removed is not None and removed["t_us"] >= e["t_us"]:
+                late = removed["t_us"] + 1 - e["t_us"]
+                moved[i] = dict(e, t_us=e["t_us"] + late, dur_us=e["dur_us"] + late)
         if e["call"] == "msgrcv" and e["ret"] >= 0:
             waiting = sent.get((e.get("msqid"), e.get("mtype"), e.get("hex")))
             if waiting:
@@ -202,9 +217,8 @@ def waited(e, events, qbytes):
                     -x["ret"] if x["call"] == "msgrcv" else 0
         return held + e.get("len", 0) > qbytes
     if e["ret"] < 0 and e.get("err") == 43:  # EIDRM: it was waiting when the queue went
-        removed = [x for x in events if x["call"] == "msgctl" and x.get("cmd") == IPC_RMID and
-                   x["ret"] == 0 and x.get("msqid") == e.get("msqid") and x["t_us"] <= e["t_us"]]
-        return bool(removed) and start < removed[-1]["t_us"]
+        removed = removal(e, events)
+        return removed is not None and start < removed["t_us"]
     return e["ret"] < 0 and e.get("err") == 4 and e["dur_us"] >= BLOCKED_US
 
 
