@@ -142,12 +142,12 @@ class Keys:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
 
 
-def show(scenario, events, output, programs, args, out=sys.stdout):
+def show(scenario, laid_out, output, args, out=sys.stdout):
+    """The diagram (flow.rows' names, queues and rows) on the terminal, paced or stepped."""
     width = args.width or shutil.get_terminal_size((80, 24)).columns
     unicode = "utf" in (locale.getpreferredencoding(False) or "").lower()
     color = out.isatty() and not os.environ.get("NO_COLOR")
-    names, queues, rows = flow.rows(events, programs=programs, qbytes=scenario.get(
-        "qbytes", flow.MSGMNB))
+    names, queues, rows = laid_out
     layout = flow.Layout(names, queues, width, unicode=unicode, color=color)
     bold = (lambda s: "\x1b[1m%s\x1b[0m" % s) if color else (lambda s: s)
     print(bold(flow.fit("%s: %s" % (scenario["name"], scenario["title"]), width).rstrip()),
@@ -216,12 +216,12 @@ def main():
             bins = os.path.join(tmp, "bin")
             programs = build_programs(lab, args.submission, session, bins)
             events, output, _, names = record(chosen[0], programs, bins, session, lab, tmp)
-            show(chosen[0], events, output, names, args)
+            laid_out = flow.rows(events, programs=names,
+                                 qbytes=chosen[0].get("qbytes", flow.MSGMNB))
+            show(chosen[0], laid_out, output, args)
             if args.svg:
-                lanes, queues, rows = flow.rows(events, programs=names, qbytes=chosen[0].get(
-                    "qbytes", flow.MSGMNB))
                 with open(args.svg, "w") as f:
-                    f.write(flow_svg.svg(lanes, queues, rows, "lab %s, %s: %s" % (
+                    f.write(flow_svg.svg(*laid_out, "lab %s, %s: %s" % (
                         lab[:2], chosen[0]["name"], chosen[0]["title"])))
     except (DemoError, grade.GraderError) as e:
         print("demo: %s" % e, file=sys.stderr)

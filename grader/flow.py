@@ -76,11 +76,19 @@ def removal(e, events):
     return found[-1] if found else None
 
 
+def change(e):
+    """(messages, bytes) a call added to its queue: a msgsnd that succeeded adds one, a msgrcv
+    that did takes one away; anything else (0, 0)."""
+    if e["ret"] < 0 or e["call"] not in ("msgsnd", "msgrcv"):
+        return 0, 0
+    return (1, e.get("len", 0)) if e["call"] == "msgsnd" else (-1, -e["ret"])
+
+
 def causal(events):
     """The events with each msgrcv after the msgsnd of its message, and each EIDRM after the
     removal of its queue. strace stamps each process's calls as it sees them, so a receiver woken
     by a send may seem to end first; the message is matched by queue, mtype and bytes, first sent
-    first taken (the record's order otherwise)."""
+    first taken (the record's order otherwise); a receive keeps its send's end as sent_us."""
     sent, moved = {}, {}
     for i, e in enumerate(events):
         if e["call"] == "msgsnd" and e["ret"] == 0:
@@ -95,9 +103,9 @@ def causal(events):
             waiting = sent.get((e.get("msqid"), e.get("mtype"), e.get("hex")))
             if waiting:
                 send = waiting.pop(0)
-                if send["t_us"] > e["t_us"]:
-                    late = send["t_us"] + 1 - e["t_us"]  # just after the send
-                    moved[i] = dict(e, t_us=e["t_us"] + late, dur_us=e["dur_us"] + late)
+                late = max(0, send["t_us"] + 1 - e["t_us"])  # just after the send
+                moved[i] = dict(e, t_us=e["t_us"] + late, dur_us=e["dur_us"] + late,
+                                sent_us=send["t_us"])
     out = [moved.get(i, e) for i, e in enumerate(events)]
     return sorted(out, key=lambda e: e["t_us"])  # stable: same-time events keep their order
 
@@ -112,18 +120,16 @@ def rows(events, programs=None, qbytes=MSGMNB):
     queues, fill, out = [], {}, []
     for e in events:  # made here, or by a set-up before the record began
         q = e["ret"] if e["call"] == "msgget" else e.get("msqid", -1)
-        if q is not None and q >= 0 and (e["call"] != "msgget" or e["ret"] >= 0) and \
-                q not in queues and (e["call"] == "msgget" or e["ret"] >= 0):
+        if e["ret"] >= 0 and q is not None and q >= 0 and q not in queues:
             queues.append(q)
     # What a queue held before the record starts (a set-up's messages, untraced): as much as
     # its contents would otherwise go below empty.
     for q in queues:
         msgs = size = low_msgs = low_size = 0
         for e in events:
-            if e.get("msqid") == q and e["ret"] >= 0 and e["call"] in ("msgsnd", "msgrcv"):
-                sign = 1 if e["call"] == "msgsnd" else -1
-                msgs += sign
-                size += sign * (e.get("len", 0) if sign > 0 else e["ret"])
+            if e.get("msqid") == q:
+                added = change(e)
+                msgs, size = msgs + added[0], size + added[1]
                 low_msgs, low_size = min(low_msgs, msgs), min(low_size, size)
         fill[q] = [-low_msgs, -low_size]  # messages, bytes
     timeline = []
@@ -143,9 +149,8 @@ def rows(events, programs=None, qbytes=MSGMNB):
         elif call in ("msgsnd", "msgrcv") and not failed:
             q = e["msqid"]
             if q in fill:
-                sign = 1 if call == "msgsnd" else -1
-                fill[q][0] += sign
-                fill[q][1] += sign * (e.get("len", 0) if call == "msgsnd" else ret)
+                added = change(e)
+                fill[q] = [fill[q][0] + added[0], fill[q][1] + added[1]]
             text, cut = text_of(e)
             row.update(kind="send" if call == "msgsnd" else "receive", queue=q,
                        mtype=e.get("mtype"), text=text, cut=cut,
@@ -193,28 +198,20 @@ def message_label(r, room):
 
 
 def waited(e, events, qbytes):
-    """Did the call wait in the kernel for another process? (Not: was it slow; a loaded machine
+    """Did the call (of causal(events)) wait in the kernel for another process? (Not: was it slow; a loaded machine
     or the tracer makes any call slow.) A msgrcv that began before its message was sent; a
     wait that began before its child ended; a msgsnd that found the queue too full; a call
     that failed with EIDRM having begun before its queue was removed; one interrupted (EINTR)
     after a while."""
     start = e["t_us"] - e["dur_us"]
-    if e["call"] == "msgrcv" and e["ret"] >= 0:
-        sent = [s for s in events if s["call"] == "msgsnd" and s["ret"] == 0 and
-                s.get("msqid") == e.get("msqid") and s.get("mtype") == e.get("mtype") and
-                s.get("hex") == e.get("hex") and s["t_us"] <= e["t_us"]]
-        return bool(sent) and start < sent[-1]["t_us"]
+    if e["call"] == "msgrcv" and e["ret"] >= 0:  # its send, as causal() matched it
+        return "sent_us" in e and start < e["sent_us"]
     if e["call"] == "wait" and e["ret"] > 0:
         ended = [x for x in events if x["call"] == "exit" and x["pid"] == e["ret"]]
         return bool(ended) and start < ended[0]["t_us"]
     if e["call"] == "msgsnd" and e["ret"] == 0:
-        held = 0
-        for x in events:
-            if x["t_us"] >= start:
-                break
-            if x.get("msqid") == e.get("msqid") and x["ret"] >= 0:
-                held += x.get("len", 0) if x["call"] == "msgsnd" else \
-                    -x["ret"] if x["call"] == "msgrcv" else 0
+        held = sum(change(x)[1] for x in events
+                   if x["t_us"] < start and x.get("msqid") == e.get("msqid"))
         return held + e.get("len", 0) > qbytes
     if e["ret"] < 0 and e.get("err") == 43:  # EIDRM: it was waiting when the queue went
         removed = removal(e, events)

@@ -278,7 +278,8 @@ static void dir_of(const char *path, char *out, size_t size)
 enum target {
 	SUBMISSION, /* what is graded */
 	REFERENCE,  /* the reference solution, to calibrate the timeout */
-	SHOWN	    /* how a student runs it by hand from the lab's folder */
+	SHOWN,	    /* how a student runs it by hand from the lab's folder */
+	REPLAY	    /* with {bin} and {tools} kept, for bare-run to fill in (keep_replay) */
 };
 
 /* Returns false when there is nothing to run (no reference for a fixed program). */
@@ -296,6 +297,9 @@ static bool resolve(const struct run_spec *spec, enum target target, struct invo
 	if (target == SHOWN) {
 		bin = ".";
 		tools = getenv("MSGLAB_TOOLS_SHOWN") ? getenv("MSGLAB_TOOLS_SHOWN") : tools;
+	} else if (target == REPLAY) {
+		bin = "{bin}";
+		tools = "{tools}";
 	}
 	const char *name =
 	    strrchr(main_program, '/') ? strrchr(main_program, '/') + 1 : main_program;
@@ -886,28 +890,23 @@ static void keep_replay(const struct run_spec *spec, const char *label, double t
 	FILE *f = open_memstream(&text, &size);
 	if (!f)
 		cr_assert_fail("grader error: out of memory");
-	const char *main_program = need_env("MSGLAB_PROGRAM");
-	const char *name =
-	    strrchr(main_program, '/') ? strrchr(main_program, '/') + 1 : main_program;
-	if (spec->tool)
-		fprintf(f, "program={tools}/%s%c", spec->tool, 0);
-	else if (spec->program && strchr(spec->program, '/'))
-		fprintf(f, "program=%s%c", spec->program, 0);
-	else
-		fprintf(f, "program={bin}/%s%c", spec->program ? spec->program : name, 0);
+	struct invocation inv;
+	resolve(spec, REPLAY, &inv);
+	fprintf(f, "program=%s%c", inv.program, 0);
 	fprintf(f, "timeout=%.0f%c", timeout_ms, 0);
 	for (int i = 0; sanitized() && i < 2; i++)
 		fprintf(f, "env=%s%c", sanitizer_env[i], 0);
-	for (int i = 0; spec->args && spec->args[i]; i++)
-		fprintf(f, "arg=%s%c", spec->args[i], 0);
+	for (int i = 0; inv.args[i]; i++)
+		fprintf(f, "arg=%s%c", inv.args[i], 0);
 	for (int i = 0; i < 4 && spec->env[i]; i++)
 		fprintf(f, "env=%s%c", spec->env[i], 0);
 	for (int i = 0; i < 4 && spec->sysctl[i]; i++)
 		fprintf(f, "sysctl=%s%c", spec->sysctl[i], 0);
 	if (spec->input)
 		fprintf(f, "stdin=%s.stdin%c", label, 0);
-	if (spec->setup)
-		fprintf(f, "setup=%s%c", spec->setup, 0);
+	if (inv.setup)
+		fprintf(f, "setup=%s%c", inv.setup, 0);
+	free_invocation(&inv);
 	if (spec->make_file)
 		fprintf(f, "file=%s%c", spec->make_file, 0);
 	if (spec->subdir)
