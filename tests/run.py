@@ -21,6 +21,7 @@ Each check prints one line; the run fails if any check fails. What is checked:
 import base64
 import concurrent.futures
 import csv
+import glob
 import json
 import os
 import re
@@ -282,6 +283,46 @@ def check_unsandboxed_refuses():
     return "without namespaces or root, grading someone else's code refuses, saying what to install"
 
 
+
+
+def check_stale_cgroups():
+    """A run's memory cgroup is removed when the run ends; one left by a msglab-run that was
+    killed (a grader's timeout) is removed by the next run once it has been empty a minute."""
+    if os.geteuid() != 0:
+        return "skipped: only root makes cgroups"
+    run = os.path.join(BUILD, "bin", "msglab-run")
+    proc = subprocess.Popen([run, "-U", "-r", "/dev/null", "--", "/bin/sleep", "0.5"])
+    try:
+        mine = []
+        for _ in range(100):
+            mine = glob.glob("/sys/fs/cgroup/**/msglab-%d" % proc.pid, recursive=True)
+            if mine:
+                break
+            time.sleep(0.01)
+    finally:
+        proc.wait()
+    if not mine:
+        return "skipped: no memory cgroup can be made here"
+    if os.path.exists(mine[0]):
+        raise Failed("the run's cgroup %s is still there after the run" % mine[0])
+    parent = os.path.dirname(mine[0])
+    stale, fresh = os.path.join(parent, "msglab-stale-test"), os.path.join(parent, "msglab-fresh")
+    os.mkdir(stale)
+    os.mkdir(fresh)
+    try:
+        old = time.time() - 3600
+        os.utime(stale, (old, old))
+        subprocess.run([run, "-U", "-r", "/dev/null", "--", "/bin/true"], check=True)
+        if os.path.exists(stale):
+            raise Failed("a cgroup left an hour ago by a killed run was not removed")
+        if not os.path.exists(fresh):
+            raise Failed("a cgroup made a moment ago (its run may be starting) was removed")
+    finally:
+        for d in (stale, fresh):
+            if os.path.exists(d):
+                os.rmdir(d)
+    return "a run's cgroup removed after it; one left an hour ago by a killed run removed " \
+        "by the next, a fresh one kept"
 
 
 def check_bench_floor():
@@ -1044,7 +1085,7 @@ def main():
     FULL = options.full
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
-              check_reference_container, check_unsandboxed_refuses, check_bench_floor, check_demo,
+              check_reference_container, check_unsandboxed_refuses, check_stale_cgroups, check_bench_floor, check_demo,
               check_msgtop, check_ipc_bench,
               check_skeletons,
               check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,

@@ -5,6 +5,7 @@
  * program still has its own address-space limit (-m) and the run at most -p processes.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -89,6 +90,30 @@ static bool put(const char *dir, const char *file, const char *text)
 	return close(fd) == 0 && ok;
 }
 
+/* A msglab-run killed (by a grader's timeout) cannot remove its cgroup: the next run removes
+ * every one of them left empty for a minute (a fresh one may still be waiting for its
+ * process; one in use cannot be removed). */
+static void remove_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (strncmp(e->d_name, "msglab-", 7) != 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_mtime > now - 60)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0 && errno != EBUSY &&
+		    errno != ENOENT)
+			fprintf(stderr, "msglab-run: cannot remove the stale cgroup %s/%s: %s\n",
+				parent, e->d_name, strerror(errno));
+	}
+	closedir(d);
+}
+
 bool cgroup_make(long mib, char *dir, size_t size)
 {
 	char mount[2048], own[2048];
@@ -96,7 +121,10 @@ bool cgroup_make(long mib, char *dir, size_t size)
 	dir[0] = '\0';
 	if (mib <= 0 || !memory_mount(mount, sizeof mount, &v2) || !own_cgroup(v2, own, sizeof own))
 		return false;
-	snprintf(dir, size, "%s%s/msglab-%d", mount, strcmp(own, "/") ? own : "", (int)getpid());
+	snprintf(dir, size, "%s%s", mount, strcmp(own, "/") ? own : "");
+	remove_stale(dir);
+	size_t used = strlen(dir);
+	snprintf(dir + used, size - used, "/msglab-%d", (int)getpid());
 	char limit[32];
 	snprintf(limit, sizeof limit, "%ld", mib << 20);
 	if (mkdir(dir, 0755) != 0) {

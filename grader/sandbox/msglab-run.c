@@ -33,10 +33,11 @@
 #include "sandbox.h"
 
 /* Fixed descriptors of the supervisor inside the sandbox. */
-#define INNER_REPORT_FD 3
-#define INNER_TRACE_FD	4
-#define INNER_OUT_FD	5
-#define INNER_ERR_FD	6
+#define INNER_REPORT_FD	  3
+#define INNER_TRACE_FD	  4
+#define INNER_OUT_FD	  5
+#define INNER_ERR_FD	  6
+#define INNER_LIFELINE_FD 7 /* read end of a pipe whose write end only msglab-run holds */
 
 static const char *usage_text =
     "usage: msglab-run [-t MS] [-o BYTES] [-p NPROC] [-c CPU_S] [-m MIB] [-M MIB] [-r REPORT]\n"
@@ -303,6 +304,11 @@ static bool run_in_bwrap(const struct options *o, int argc, char **argv, char *w
 	int diag = memfd_create("bwrap-messages", MFD_CLOEXEC);
 	if (diag < 0)
 		die("memfd_create: %s", strerror(errno));
+	/* We alone keep the write end (close-on-exec), the supervisor the read end: once we are
+	 * gone, it reads end of file (see inner_main). */
+	int lifeline[2];
+	if (pipe2(lifeline, O_CLOEXEC) != 0)
+		die("pipe: %s", strerror(errno));
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
@@ -310,16 +316,19 @@ static bool run_in_bwrap(const struct options *o, int argc, char **argv, char *w
 		if (limited && !cgroup_enter(cgroup))
 			dprintf(STDERR_FILENO, "msglab-run: cannot enter %s: %s\n", cgroup,
 				strerror(errno));
-		put_fds((const int[]){o->report_fd, o->trace_fd, o->out_fd, o->err_fd, diag, diag},
+		put_fds((const int[]){o->report_fd, o->trace_fd, o->out_fd, o->err_fd, lifeline[0],
+				      diag, diag},
 			(const int[]){INNER_REPORT_FD, INNER_TRACE_FD, INNER_OUT_FD, INNER_ERR_FD,
-				      STDOUT_FILENO, STDERR_FILENO},
-			6);
+				      INNER_LIFELINE_FD, STDOUT_FILENO, STDERR_FILENO},
+			7);
 		execv(cmd[0], cmd);
 		dprintf(STDERR_FILENO, "exec %s: %s\n", cmd[0], strerror(errno));
 		_exit(EXIT_SANDBOX);
 	}
 	bwrap_argv_free(cmd);
 	free(inner);
+	if (close(lifeline[0]) != 0)
+		die("close: %s", strerror(errno));
 	/* The supervisor enforces the timeout; this is the backstop. */
 	int status =
 	    wait_child(pid, now_ms() + 2 * (double)o->timeout_ms + 20000, "the sandbox", "");
@@ -357,6 +366,17 @@ static int inner_main(int argc, char **argv)
 	for (int fd = INNER_REPORT_FD; fd <= INNER_ERR_FD; fd++)
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
 			die("fcntl: %s", strerror(errno));
+	/* bwrap asks that we die with it only at its last step: killed before that (as it is
+	 * when msglab-run dies), it leaves us running unwatched. Asked now, the wish holds from
+	 * here on; the lifeline's end of file says whether msglab-run (and so bwrap) is gone
+	 * already. (Should bwrap alone die early, our own deadline still ends the run.) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		die("prctl: %s", strerror(errno));
+	struct pollfd line = {.fd = INNER_LIFELINE_FD, .events = POLLIN};
+	if (poll(&line, 1, 0) != 0)
+		_exit(EXIT_SANDBOX);
+	if (close(INNER_LIFELINE_FD) != 0)
+		die("close: %s", strerror(errno));
 	report = fdopen(INNER_REPORT_FD, "w");
 	if (!report)
 		die("fdopen: %s", strerror(errno));

@@ -5,13 +5,14 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <stdlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -363,4 +364,60 @@ Test(harness, sanitizer_exit_is_noted, .timeout = 30)
 	cr_expect(strstr(text, "ended with the sanitizer's status 86"), "%s says: %s", path, text);
 	cr_expect_eq(r.exit_code, 0);
 	run_free(&r);
+}
+
+/* Wait up to ms for the processes tagged tag to be gone; how many are left. */
+static int survivors_after(const char *tag, int ms)
+{
+	int left = survivors(tag);
+	for (int waited = 0; left > 0 && waited < ms; waited += 10) {
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		left = survivors(tag);
+	}
+	return left;
+}
+
+/* msglab-run killed at any moment of its start, bubblewrap's own included (before bwrap has
+ * asked to die with its parent), takes its sandbox with it: a grader that kills a run (or dies)
+ * leaves nothing running. */
+Test(harness, killed_runner_leaves_nothing, .timeout = 60)
+{
+	char t[64], command[128];
+	tag(t, sizeof t, "orphan");
+	snprintf(command, sizeof command, "sleep 20; : %s", t);
+	const char *argv[] = {getenv("MSGLAB_RUN"),
+			      "-U",
+			      "-M",
+			      "0",
+			      "-t",
+			      "30000",
+			      "--",
+			      "/bin/sh",
+			      "-c",
+			      command,
+			      NULL};
+	cr_assert(argv[0], "MSGLAB_RUN is not set");
+	for (int step = 0; step < 80; step++) {
+		pid_t pid = fork();
+		cr_assert(pid >= 0, "fork: %s", strerror(errno));
+		if (pid == 0) {
+			execv(argv[0], (char *const *)argv);
+			_exit(127);
+		}
+		long us = step * 250; /* 0 to 20 ms after the fork, every quarter millisecond */
+		nanosleep(&(struct timespec){us / 1000000, us % 1000000 * 1000}, NULL);
+		cr_assert(kill(pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+		cr_assert(waitpid(pid, NULL, 0) == pid, "waitpid: %s", strerror(errno));
+		int left = survivors_after(t, 1000);
+		if (left > 0) {
+			char cmd[160];
+			snprintf(cmd, sizeof cmd, "pkill -KILL -f %s", t);
+			if (system(cmd) == -1)
+				perror("system");
+		}
+		cr_assert_eq(left, 0,
+			     "msglab-run killed %ld us after its start left %d process(es) of its "
+			     "sandbox running a second later",
+			     us, left);
+	}
 }

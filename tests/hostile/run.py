@@ -109,6 +109,17 @@ def walk_files(top):
             yield os.path.join(base, name)
 
 
+def describe_cmdline(pid):
+    """A process's command line, shortened, or what became of it."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError as e:
+        return "(%s)" % e.strerror
+    text = " ".join(w.decode(errors="replace") for w in words if w)
+    return text if len(text) <= 160 else text[:100] + " ... " + text[-50:]
+
+
 def json_strings(value):
     if isinstance(value, str):
         yield value
@@ -391,7 +402,7 @@ class Battery:
                 continue
             found.append({"pid": pid, "uid": int(fields["Uid"].split()[1]),
                           "comm": fields["Name"].strip(), "state": fields["State"].split()[0],
-                          "environ": environ})
+                          "ppid": int(fields["PPid"]), "environ": environ})
         return found
 
     def tagged(self, tag):
@@ -531,6 +542,9 @@ class Battery:
             if not left:
                 break
             time.sleep(0.1)
+        for p in left:  # who it is, for the report: a leftover must explain itself
+            p["cmdline"] = describe_cmdline(p["pid"])
+            p["parent"] = describe_cmdline(p["ppid"])
         self.kill_tagged(job["tag"])
         return {"status": proc.returncode, "elapsed": elapsed, "killed": killed, "limit": limit,
                 "left": left}
@@ -638,7 +652,9 @@ class Battery:
                                                            ", ".join(sorted(bad)[:3])))
         if outcome["left"]:
             problems.append("processes left after grading: %s" % ", ".join(
-                "%d (%s, uid %d)" % (p["pid"], p["comm"], p["uid"]) for p in outcome["left"][:5]))
+                "%d (%s, uid %d, state %s, parent %s: %s)" % (
+                    p["pid"], p["comm"], p["uid"], p["state"], p["ppid"], p.get("parent", "?"),
+                    p.get("cmdline", "?")) for p in outcome["left"][:5]))
         for peer, data in list(self.listener.connections):
             if ("hostile:%s" % job["name"]).encode() in data:
                 problems.append("reached the battery's listener on 127.0.0.1:%d"
