@@ -6,7 +6,7 @@
 #   make skeletons    regenerate labs/ from solutions/ (instructors)
 #   make student-release OUT=dir   what students get: no solution, no hidden test
 #   make gradescope [OUT=file.zip] [LAB=01,05]   Gradescope's autograder zip
-#   make handouts     refresh the rubric tables in handouts/
+#   make handouts [SITE=dir]   refresh the handouts' tables; the site in build/site
 #   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1] [SVG=file]   watch messages move
 #   make msgtop [DELAY=ms]   every message queue here, live; s sends, r receives
 #   make ipc-bench [SVG=file]   System V queues against pipes, POSIX queues, Unix sockets
@@ -78,8 +78,10 @@ test:
 skeletons:
 	@$(PYTHON) grader/skeleton.py --write $(if $(FORCE),--force)
 
-handouts:
+# The tables first, then the site: pages, diagrams from real runs, manual pages, ipc-bench.
+handouts: tools build/bin/ipc-bench
 	@$(PYTHON) grader/handout.py --write
+	@$(PYTHON) grader/handout_site.py $(if $(SITE),--out $(SITE))
 
 demo: tools
 	@$(PYTHON) demo/demo.py $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISSION)) \

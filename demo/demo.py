@@ -115,6 +115,18 @@ def record(scenario, programs, bins, session, lab, tmp):
             program_names(trace))
 
 
+def diagram(lab, scenario, programs, bins, session, tmp):
+    """The scenario run and laid out: ((names, queues, rows) as flow.rows gives them, what the
+    program printed)."""
+    events, output, _, names = record(scenario, programs, bins, session, lab, tmp)
+    return flow.rows(events, programs=names, qbytes=scenario.get("qbytes", flow.MSGMNB)), output
+
+
+def svg_of(lab, scenario, laid_out):
+    return flow_svg.svg(*laid_out, "lab %s, %s: %s" % (lab[:2], scenario["name"],
+                                                       scenario["title"]))
+
+
 class Keys:
     """Single key presses from the terminal (step mode), or none when there is no terminal."""
 
@@ -215,14 +227,11 @@ def main():
                 tempfile.TemporaryDirectory(prefix="demo-") as tmp:
             bins = os.path.join(tmp, "bin")
             programs = build_programs(lab, args.submission, session, bins)
-            events, output, _, names = record(chosen[0], programs, bins, session, lab, tmp)
-            laid_out = flow.rows(events, programs=names,
-                                 qbytes=chosen[0].get("qbytes", flow.MSGMNB))
+            laid_out, output = diagram(lab, chosen[0], programs, bins, session, tmp)
             show(chosen[0], laid_out, output, args)
             if args.svg:
                 with open(args.svg, "w") as f:
-                    f.write(flow_svg.svg(*laid_out, "lab %s, %s: %s" % (
-                        lab[:2], chosen[0]["name"], chosen[0]["title"])))
+                    f.write(svg_of(lab, chosen[0], laid_out))
     except (DemoError, grade.GraderError) as e:
         print("demo: %s" % e, file=sys.stderr)
         return 2

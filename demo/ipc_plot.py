@@ -97,20 +97,19 @@ def svg(rows, overhead):
     return "\n".join(out) + "\n"
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--bench", default=os.path.join(ROOT, "build", "bin", "ipc-bench"))
-    p.add_argument("--svg", default=os.path.join(ROOT, "results", "ipc-bench.svg"))
-    p.add_argument("--quick", action="store_true", help="fewer rounds and sizes (a check)")
-    args = p.parse_args()
-    cmd = [args.bench, "-j"] + (["-s", "16,1024,8192", "-r", "200", "-m", "2000"]
-                                if args.quick else [])
+class BenchError(Exception):
+    pass
+
+
+def measure(bench, quick=False):
+    """Run ipc-bench: (its rows, {transport, size, round_trip_us, bytes_per_s}, and its own
+    overhead {size, ours_us, plain_us, percent}, or None)."""
+    cmd = [bench, "-j"] + (["-s", "16,1024,8192", "-r", "200", "-m", "2000"] if quick else [])
     if os.geteuid() == 0 and shutil.which("unshare"):
         cmd = ["unshare", "--ipc"] + cmd  # its queues in an IPC namespace of their own
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
-        print("ipc-bench failed:\n" + proc.stderr, file=sys.stderr)
-        return 1
+        raise BenchError("ipc-bench failed:\n" + proc.stderr)
     rows, overhead = [], None
     for line in proc.stdout.splitlines():
         item = json.loads(line)
@@ -118,6 +117,20 @@ def main():
             overhead = item["overhead"]
         else:
             rows.append(item)
+    return rows, overhead
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--bench", default=os.path.join(ROOT, "build", "bin", "ipc-bench"))
+    p.add_argument("--svg", default=os.path.join(ROOT, "results", "ipc-bench.svg"))
+    p.add_argument("--quick", action="store_true", help="fewer rounds and sizes (a check)")
+    args = p.parse_args()
+    try:
+        rows, overhead = measure(args.bench, args.quick)
+    except BenchError as e:
+        print(e, file=sys.stderr)
+        return 1
     print("%-12s %6s %14s %14s %12s" % ("transport", "size", "round trip us", "MB/s one way",
                                         "msgs/s"))
     for r in rows:

@@ -5,7 +5,8 @@
                        its contract clauses and clause-to-test table from grader/LAB/contract.json
   handout.py --check   fail if a generated block is stale, a ```c block does not compile, a
                        kernel claim cites a test that does not exist, or the contract has a
-                       clause no test checks or no buggy variant proves (contract.py) (make test)
+                       clause no test checks or no buggy variant proves (contract.py) (make test);
+                       handouts/ipc-bench.md (no lab's) for its snippets and kernel claims
 
 Conventions in handouts/NN-name.md:
   - the rubric table sits between <!-- rubric:begin --> and <!-- rubric:end -->, the contract's
@@ -28,6 +29,7 @@ import tempfile
 import contract
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OTHER_PAGES = ("ipc-bench.md",)  # the site's pages that belong to no lab
 
 
 def load_rubric(lab):
@@ -115,20 +117,24 @@ def kernel_rows(text):
 
 
 def check(path, lab, known_tests):
+    """A lab's handout (lab), or a page of the site of no lab (ipc-bench.md: lab None): its
+    snippets and kernel claims alike; a lab's also its generated blocks and its contract."""
     problems = []
     with open(path) as f:
         text = f.read()
-    try:
-        if with_table(text, lab) != text:
-            problems.append("a generated table or the contract's clauses are stale: run make "
-                            "handouts")
-    except ValueError as e:
-        problems.append(str(e))
+    if lab:
+        try:
+            if with_table(text, lab) != text:
+                problems.append("a generated table or the contract's clauses are stale: run "
+                                "make handouts")
+        except ValueError as e:
+            problems.append(str(e))
     for i, block in enumerate(c_blocks(text), 1):
         errors = compile_errors(block)
         if errors:
             problems.append("C block %d does not compile:\n%s" % (i, errors))
-    problems += contract_problems(lab)
+    if lab:
+        problems += contract_problems(lab)
     rows = kernel_rows(text)
     if rows is None:
         problems.append("no 'Kernel behaviour' section")
@@ -169,6 +175,10 @@ def main():
             continue
         for problem in check(path, lab, known):
             print("handout: handouts/%s.md: %s" % (lab, problem), file=sys.stderr)
+            failed = True
+    for name in [] if args.write else OTHER_PAGES:
+        for problem in check(os.path.join(ROOT, "handouts", name), None, known):
+            print("handout: handouts/%s: %s" % (name, problem), file=sys.stderr)
             failed = True
     return 1 if failed else 0
 

@@ -610,6 +610,36 @@ def check_ipc_bench():
         "plots of 4 lines" % overhead.group(1)
 
 
+def check_handouts_site():
+    """make handouts' site, built (a quick ipc-bench) and read in headless Chromium: every page
+    loads cleanly, every image loads, every link stays in the site and lands; each lab's page
+    has its rubric, its diagrams and links to manual pages."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import browser
+    import site_check
+    missing = [tool for tool, package in (("pandoc", "pandoc"), ("groff", "groff-base"))
+               if not shutil.which(tool)]
+    if not browser.find_chromium():
+        missing.append("chromium-headless-shell")
+    if missing or not os.path.exists("/usr/share/man/man2/msgsnd.2.gz"):
+        return "skipped: install %s to build and check the site" % " ".join(
+            missing + ["manpages-dev"])
+    with tempfile.TemporaryDirectory() as tmp:
+        site = os.path.join(tmp, "site")
+        p = run([sys.executable, os.path.join(ROOT, "grader", "handout_site.py"), "--out", site,
+                 "--quick"], timeout=600)
+        if p.returncode:
+            raise Failed("handout_site.py: status %d:\n%s%s" % (p.returncode, p.stdout,
+                                                                 p.stderr))
+        labs = grade.find_labs(None)
+        problems, counts = site_check.check(site, [lab + ".html" for lab in labs])
+    if problems:
+        raise Failed("the site: %d problem(s):\n%s" % (len(problems), "\n".join(problems[:30])))
+    return "make handouts: %d pages read in Chromium, %d images, %d links, all loaded; diagrams " \
+        "per lab %s" % (counts["pages"], counts["images"], counts["links"],
+                        " ".join(str(counts["figures"].get(lab + ".html", 0)) for lab in labs))
+
+
 def check_skeletons():
     status, summary = grade_run(os.path.join(ROOT, "labs"))
     scored = [(r["lab"], t["name"]) for r in summary for t in r["tests"] if t["score"]]
@@ -1085,13 +1115,11 @@ def main():
     FULL = options.full
     checks = [check_generated, check_skeleton_keeps_edits, check_style, check_compiles,
               check_kernel, check_trace, check_output_safety, check_harness, check_reference,
-              check_reference_container, check_unsandboxed_refuses, check_stale_cgroups, check_bench_floor, check_demo,
-              check_msgtop, check_ipc_bench,
-              check_skeletons,
-              check_student_release, check_gradescope, check_class_grading, check_variants, check_correct_variants, check_report,
-              check_bad_submissions,
-              check_layout, check_hostile,
-              check_hostile_user, check_hostile_container]
+              check_reference_container, check_unsandboxed_refuses, check_stale_cgroups,
+              check_bench_floor, check_demo, check_handouts_site, check_msgtop, check_ipc_bench,
+              check_skeletons, check_student_release, check_gradescope, check_class_grading,
+              check_variants, check_correct_variants, check_report, check_bad_submissions,
+              check_layout, check_hostile, check_hostile_user, check_hostile_container]
     if RELEASE:
         checks = [check_compiles, check_kernel, check_trace, check_output_safety, check_harness,
                   check_skeletons]

@@ -652,9 +652,9 @@ class Battery:
                                                            ", ".join(sorted(bad)[:3])))
         if outcome["left"]:
             problems.append("processes left after grading: %s" % ", ".join(
-                "%d (%s, uid %d, state %s, parent %s: %s)" % (
-                    p["pid"], p["comm"], p["uid"], p["state"], p["ppid"], p.get("parent", "?"),
-                    p.get("cmdline", "?")) for p in outcome["left"][:5]))
+                "%d (%s, uid %d, state %s: %s; its parent %d: %s)" % (
+                    p["pid"], p["comm"], p["uid"], p["state"], p.get("cmdline", "?"),
+                    p["ppid"], p.get("parent", "?")) for p in outcome["left"][:5]))
         for peer, data in list(self.listener.connections):
             if ("hostile:%s" % job["name"]).encode() in data:
                 problems.append("reached the battery's listener on 127.0.0.1:%d"

@@ -246,6 +246,23 @@ Test(facts, msgrcv_returns_bytes, .init = private_ipc_init, .timeout = 10)
 	remove_queue(id);
 }
 
+/* msgsnd copies the bytes into the kernel before it returns: the sender may reuse its buffer
+ * at once, and the receiver still gets what was sent (msgrcv copies them out again). */
+Test(facts, msgsnd_copies_the_message, .init = private_ipc_init, .timeout = 10)
+{
+	struct text_msg out = {.mtype = 1}, in;
+	int id = new_queue();
+
+	memcpy(out.mtext, "sent", 4);
+	cr_assert(msgsnd(id, &out, 4, 0) == 0, "msgsnd: %s", strerror(errno));
+	memcpy(out.mtext, "over", 4);
+	ssize_t r = msgrcv(id, &in, sizeof(in.mtext), 0, IPC_NOWAIT);
+	cr_assert(r == 4 && memcmp(in.mtext, "sent", 4) == 0,
+		  "after the sender overwrote its buffer, msgrcv gave %zd bytes \"%.*s\"", r,
+		  r > 0 ? (int)r : 0, in.mtext);
+	remove_queue(id);
+}
+
 /* With msgtyp 0, messages come out in the order they were sent, whatever their types. */
 Test(facts, fifo_with_msgtyp_zero, .init = private_ipc_init, .timeout = 10)
 {
