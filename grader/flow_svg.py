@@ -96,28 +96,72 @@ def svg(names, queues, rows, title=""):
     return "\n".join(out) + "\n"
 
 
-def transcript_diagrams(test_dir, msgflow, program, title):
+def side_by_side(left, right, gap=24):
+    """Two of these diagrams in one picture, left and right, tops aligned (each keeps its own
+    title); their arrowheads' ids made distinct."""
+    parts = []
+    for n, picture in enumerate((left, right)):
+        m = re.match(r'<svg [^>]*width="(\d+)" height="(\d+)"[^>]*>', picture)
+        body = picture[m.end():picture.rindex("</svg>")]
+        body = body.replace('id="head"', 'id="head%d"' % n).replace("url(#head)",
+                                                                     "url(#head%d)" % n)
+        parts.append((int(m.group(1)), int(m.group(2)), body))
+    width = parts[0][0] + gap + parts[1][0]
+    height = max(parts[0][1], parts[1][1])
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%d" height="%d" '
+           'viewBox="0 0 %d %d">' % (width, height, width, height),
+           '<rect width="100%" height="100%" fill="white"/>']
+    x = 0
+    for w, h, body in parts:
+        out.append('<svg x="%d" y="0" width="%d" height="%d" viewBox="0 0 %d %d">%s</svg>'
+                   % (x, w, h, w, h, body))
+        x += w + gap
+    out.append('<line x1="%d" y1="0" x2="%d" y2="%d" stroke="#bbb" stroke-dasharray="4,4"/>'
+               % (parts[0][0] + gap // 2, parts[0][0] + gap // 2, height))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def record_svg(msgflow, trace, main_pid, program, title):
+    """A call record drawn, or None when msgflow cannot read it."""
+    try:
+        events = subprocess.run([msgflow, trace, str(main_pid)], capture_output=True, text=True,
+                                check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return svg(*flow.rows(flow.load(events.splitlines()), programs={main_pid: program}), title)
+
+
+def transcript_diagrams(test_dir, msgflow, program, title, expected=None, expected_runs=1):
     """runN.svg beside each runN.strace of a test's transcript (the main process named after
-    the lab's program); returns their paths. A record msgflow cannot read is left without one."""
+    the lab's program); returns their paths. A record msgflow cannot read is left without one.
+    expected(runN.replay), where given, runs the reference solution the same way and returns
+    its (record, main pid): the first expected_runs runs are then drawn beside it."""
     made = []
     for name in sorted(os.listdir(test_dir), key=lambda n: [int(x) if x.isdigit() else x
                                                             for x in re.split(r"(\d+)", n)]):
         m = re.fullmatch(r"(run\d+)\.strace", name)
         if not m:
             continue
+        base = os.path.join(test_dir, m.group(1))
         try:
-            with open(os.path.join(test_dir, m.group(1) + ".sandbox")) as f:
+            with open(base + ".sandbox") as f:
                 main_pid = int(next(line.split()[1] for line in f
                                     if line.startswith("main_pid ")))
-            events = subprocess.run([msgflow, os.path.join(test_dir, name), str(main_pid)],
-                                    capture_output=True, text=True, check=True,
-                                    timeout=30).stdout
-        except (OSError, StopIteration, ValueError, subprocess.SubprocessError):
+        except (OSError, StopIteration, ValueError):
             continue
-        names, queues, rows = flow.rows(flow.load(events.splitlines()),
-                                        programs={main_pid: program})
-        path = os.path.join(test_dir, m.group(1) + ".svg")
-        with open(path, "w") as f:
-            f.write(svg(names, queues, rows, "%s, %s" % (title, m.group(1))))
-        made.append(path)
+        picture = record_svg(msgflow, base + ".strace", main_pid, program,
+                             "%s, %s: your program" % (title, m.group(1)) if expected
+                             else "%s, %s" % (title, m.group(1)))
+        if picture is None:
+            continue
+        if expected and len(made) < expected_runs and os.path.exists(base + ".replay"):
+            reference = expected(base + ".replay")
+            theirs = reference and record_svg(msgflow, reference[0], reference[1], program,
+                                              "the reference solution, the same run")
+            if theirs:
+                picture = side_by_side(picture, theirs)
+        with open(base + ".svg", "w") as f:
+            f.write(picture)
+        made.append(base + ".svg")
     return made

@@ -33,6 +33,7 @@ import version
 import autolab
 import classroom
 import flow_svg
+import reference_replay
 import gradebook
 import junit
 from gradescope import VISIBILITIES, gradescope
@@ -49,6 +50,9 @@ SANITIZED_CFLAGS = STUDENT_CFLAGS + ["-fsanitize=address,undefined", "-fno-omit-
 SANITIZED_SLOWER = 3  # how much longer a sanitized run may take than a plain one
 MEMORY_TEST = "memory_safety"
 LAB_TIMEOUT_S = 600  # the whole Criterion run of one lab; each test has its own, much shorter
+# Part of a calibration folder's name: 2 since the reference's folder is readable by the sandbox's
+# user (1 timed failed execs), so that no machine keeps figures measured the old way.
+CALIBRATION_FORMAT = 2
 
 
 class GraderError(Exception):
@@ -196,6 +200,9 @@ def reference_binaries(lab, programs, calibration, out_dir):
         except OSError:  # another grading put it there first
             shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(cached, out_dir, dirs_exist_ok=True)
+    # mkdtemp made the cache 0700 and copytree copies that: the sandbox's user must reach the
+    # programs, or every calibration times a failed exec (measured 0.2 ms, not 1 ms).
+    os.chmod(out_dir, 0o755)
     return True, ""
 
 
@@ -367,7 +374,8 @@ def calibration_dir(lab, build, mode):
     release shipped (grader/LAB/calibration, with the speed of the machine that measured them,
     which timeout_scale compares with this one's)."""
     digest = hashlib.sha256()
-    digest.update(("%s %s %s" % (platform.node(), os.cpu_count(), mode)).encode())
+    digest.update(("%s %s %s %d" % (platform.node(), os.cpu_count(), mode,
+                                    CALIBRATION_FORMAT)).encode())
     for folder in (os.path.join(ROOT, "solutions", lab), os.path.join(ROOT, "grader", lab)):
         for base, dirs, files in sorted(os.walk(folder)):
             dirs.sort()
@@ -458,7 +466,8 @@ def grade_lab(lab, args, env, session, partial=None):
                        MSGLAB_REFERENCE=os.path.join(tmp, "reference", lab, program)
                        if has_reference(lab) else "",
                        MSGLAB_CALIBRATION=calibration,
-                       MSGLAB_TIMEOUT_SCALE="%.2f" % scale)
+                       MSGLAB_TIMEOUT_SCALE="%.2f" % scale,
+                       MSGLAB_KEEP_REPLAY="1")  # runN.replay: the expected run, drawn
         tools = os.path.join(env["MSGLAB_BUILD"], "grader", lab, "tools")
         if os.path.isdir(tools):
             # Run inside the sandbox as another user: copied where it can reach them.
@@ -534,12 +543,19 @@ def grade_lab(lab, args, env, session, partial=None):
             messages = ["grader error: the test itself %s (signal %d); please report it"
                         % (entry["status"], entry["signal"])] + messages
         command, command_file = first_command(test_dir)
-        # What the program did, drawn: for the tests it failed (the others' are not read).
+        # What the program did, drawn: for the tests it failed (the others' are not read),
+        # beside what the reference solution does in the same run.
         diagrams = []
         if ok and status in ("FAIL", "TIMEOUT", "CRASH") and os.path.isdir(test_dir):
+            expected = None
+            if has_reference(lab):
+                def expected(replay):
+                    return reference_replay.run(replay, env["MSGLAB_RUN"],
+                                                os.path.join(tmp, "reference", lab),
+                                                lab_env.get("MSGLAB_TOOLS"), env)
             diagrams = flow_svg.transcript_diagrams(
                 test_dir, os.path.join(env["MSGLAB_BUILD"], "bin", "msgflow"), program,
-                "%s %s" % (lab, t["name"]))
+                "%s %s" % (lab, t["name"]), expected)
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": hint_for(t.get("hint", ""), test_dir),
             "depends_on": t.get("depends_on", []),
@@ -550,7 +566,9 @@ def grade_lab(lab, args, env, session, partial=None):
             "status": status, "messages": messages,
             "diff": diff_of(test_dir) if status != "PASS" else "",
             "command": command, "command_file": command_file, "transcript": test_dir,
-            "diagram": diagrams[0] if diagrams else ""})
+            "diagram": diagrams[0] if diagrams else "",
+            "diagram_beside": bool(diagrams) and os.path.exists(
+                diagrams[0][:-len(".svg")] + ".expected.strace")})
     if ok:  # a build error is the one message of every test: nothing to untangle
         if not ungated:
             memory_needs_work(result["tests"])

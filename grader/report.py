@@ -133,6 +133,8 @@ def print_report(results, args, style, out):
             print(pad + "transcript: " + indented(relative(t["transcript"]) + "/", pad), file=out)
             if t.get("diagram"):
                 print(pad + "diagram: " + indented(relative(t["diagram"]), pad), file=out)
+                if t.get("diagram_beside"):
+                    print(pad + "         (yours beside the reference solution's)", file=out)
         if r.get("hidden_tests"):
             print(wrapped("+ %d hidden test%s (%d point%s), not here: your instructor's grading "
                           "runs %s" % (r["hidden_tests"], "" if r["hidden_tests"] == 1 else "s",

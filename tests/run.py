@@ -1005,10 +1005,19 @@ def check_report():
             root = ElementTree.parse(os.path.join(tmp, drawn[0])).getroot()
         except (IndexError, OSError, ElementTree.ParseError) as e:
             raise Failed("%s/%s: no diagram of the failed run (%s):\n%s" % (lab, name, e, buggy))
-        texts = [e.text or "" for e in root.iter("{http://www.w3.org/2000/svg}text")]
-        if "msgsnd: EINVAL" not in texts:
-            raise Failed("%s/%s: the diagram %s does not show msgsnd failing with EINVAL: %s"
-                         % (lab, name, drawn[0], texts))
+        # Beside it, the reference solution's run of the same case: its messages go through.
+        panels = root.findall("{http://www.w3.org/2000/svg}svg")
+        texts = [[e.text or "" for e in p.iter("{http://www.w3.org/2000/svg}text")]
+                 for p in panels]
+        sent = [len([e for e in p.iter("{http://www.w3.org/2000/svg}line")
+                     if e.get("class") == "send"]) for p in panels]
+        if len(panels) != 2 or "msgsnd: EINVAL" not in texts[0] or \
+                not any(s.startswith("the reference solution") for s in texts[1]) or \
+                "msgsnd: EINVAL" in texts[1] or sent[1] < 2 or \
+                "(yours beside the reference solution's)" not in buggy:
+            raise Failed("%s/%s: the diagram %s does not show msgsnd failing with EINVAL beside "
+                         "the reference's messages (%d panels, %s arrows sent): %s"
+                         % (lab, name, drawn[0], len(panels), sent, texts))
     lines = skeleton.splitlines()
     if not (lines and lines[0].startswith(lab) and "not started" in lines[0]
             and not any(line.startswith("  ") for line in lines)):
@@ -1024,8 +1033,8 @@ def check_report():
     if wide:
         raise Failed("report lines wider than 80 columns in a pipe:\n" + "\n".join(wide))
     return "skeleton: 'not started'; %s names %s first and marks %d tests BLOCKED; lines fit " \
-        "80 columns; a failed run drawn as SVG (%d diagrams)" % (name, blocker, len(blocked),
-                                                               len(drawn))
+        "80 columns; a failed run drawn as SVG beside the reference's (%d diagrams)" % (
+            name, blocker, len(blocked), len(drawn))
 
 
 def check_layout():

@@ -732,6 +732,10 @@ static double reference_ms(const struct run_spec *spec, const char *label)
 	free_invocation(&inv);
 	if (r.timed_out)
 		cr_assert_fail("grader error: the reference solution timed out on this case");
+	/* Timing a reference that never started would calibrate nothing. */
+	if (r.exit_code == 127 && strstr(r.err, "msglab-run: cannot run"))
+		cr_assert_fail("grader error: the reference solution could not be run: %.200s",
+			       r.err);
 	double ms = r.wall_ms;
 	run_free(&r);
 	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
@@ -877,9 +881,11 @@ static void note_sanitizer_exits(const struct run_result *r)
 }
 
 /*
- * LABEL.replay when MSGLAB_KEEP_REPLAY is set, for `make bench`'s floor (grader/bench/bare-run.c):
- * the same invocation, to run again with nothing of the grader's around it. "key=value" fields, each ended by a NUL (arguments may hold any
- * byte but NUL), with {bin} and {tools} left for the replay to fill in.
+ * LABEL.replay when MSGLAB_KEEP_REPLAY is set (grade.py sets it): the same invocation, to run
+ * again, by the reference solution for the diagram of what was expected
+ * (grader/reference_replay.py), or with nothing of the grader's around it for `make bench`'s
+ * floor (grader/bench/bare-run.c). "key=value" fields, each ended by a NUL (arguments may hold
+ * any byte but NUL), with {bin} and {tools} left for the replay to fill in.
  */
 static void keep_replay(const struct run_spec *spec, const char *label, double timeout_ms)
 {
@@ -911,6 +917,8 @@ static void keep_replay(const struct run_spec *spec, const char *label, double t
 		fprintf(f, "file=%s%c", spec->make_file, 0);
 	if (spec->subdir)
 		fprintf(f, "subdir=%s%c", spec->subdir, 0);
+	if (spec->other_user)
+		fprintf(f, "other=1%c", 0);
 	if (fclose(f) != 0)
 		cr_assert_fail("grader error: out of memory");
 	char name_buf[48];
