@@ -10,6 +10,7 @@
 #   make demo LAB=01 [SCENARIO=] [SUBMISSION=dir] [STEP=1] [SPEED=1] [SVG=file]   watch messages move
 #   make msgtop [DELAY=ms]   every message queue here, live; s sends, r receives
 #   make ipc-bench [SVG=file]   System V queues against pipes, POSIX queues, Unix sockets
+#   make screenshots  the README's pictures (docs/screenshots), taken from real runs
 #   make bench [LAB=] [COPIES=40] [JOBS=] [CLASS_LAB=01|all]   grading cost vs its floor; class speed
 #   make check-style  clang-format and cppcheck on our own C code
 
@@ -46,7 +47,7 @@ GRADE_ARGS = $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--submission $(SUBMISS
 	$(if $(JUNIT),--junit $(JUNIT)) $(if $(AUTOLAB),--autolab)
 
 .PHONY: all deps tools grade grade-class test skeletons handouts bench soak student-release demo msgtop \
-	ipc-bench \
+	ipc-bench screenshots \
 	gradescope check-style clean
 .SECONDEXPANSION:
 
@@ -142,6 +143,10 @@ build/bin/ipc-bench: demo/ipc-bench.c
 
 ipc-bench: build/bin/ipc-bench
 	@$(PYTHON) demo/ipc_plot.py $(if $(SVG),--svg $(SVG))
+
+# The README's pictures: the demo, msgtop and the handouts' site, captured from real runs.
+screenshots: tools build/bin/msgtop
+	@$(PYTHON) demo/screenshots.py $(if $(OUT),--out $(OUT))
 
 # make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).
 build/bin/bare-run: grader/bench/bare-run.c grader/lib/placeholders.c grader/lib/placeholders.h

@@ -119,7 +119,8 @@ def diagram(lab, scenario, programs, bins, session, tmp):
     """The scenario run and laid out: ((names, queues, rows) as flow.rows gives them, what the
     program printed)."""
     events, output, _, names = record(scenario, programs, bins, session, lab, tmp)
-    return flow.rows(events, programs=names, qbytes=scenario.get("qbytes", flow.MSGMNB)), output
+    return flow.rows(events, programs=names, qbytes=scenario.get("qbytes", flow.MSGMNB),
+                     decode=flow.lab_decoder(os.path.join(ROOT, "grader", lab))), output
 
 
 def svg_of(lab, scenario, laid_out):

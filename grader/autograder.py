@@ -82,7 +82,8 @@ def main():
             folder = loose_files(args.submission, labs[0], tmp) or folder
         cmd = [sys.executable, os.path.join(ROOT, "grader", "grade.py"), "--submission", folder,
                "--results-json", args.results, "--results-dir",
-               os.path.join(results_dir, "transcripts"), "--lab", ",".join(labs)]
+               os.path.join(results_dir, "transcripts"), "--lab", ",".join(labs),
+               "--no-expected"]
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            errors="backslashreplace")
         print(p.stdout, end="")  # Gradescope keeps it for the instructor

@@ -7,6 +7,8 @@ its msgsnd and out at its msgrcv, labelled with its mtype, its text and its size
 blocked shows where it began waiting; the queue's column shows its fill against msg_qbytes.
 """
 import json
+import os
+import struct
 import unicodedata
 
 IPC_RMID, IPC_SET, IPC_STAT = 0, 1, 2
@@ -26,6 +28,42 @@ def text_of(event):
     data = bytes.fromhex(event.get("hex", ""))
     shown = "".join(chr(b) if 32 <= b < 127 else "\\x%02x" % b for b in data)
     return shown, event.get("len", 0) > len(data)
+
+
+FIELD_TYPES = {"i32": "<i", "i64": "<q", "u32": "<I", "u64": "<Q"}
+
+
+def lab_decoder(lab_dir):
+    """The decoder of a lab's binary messages (grader/LAB/demo.json's "decode"), or None."""
+    try:
+        with open(os.path.join(lab_dir, "demo.json")) as f:
+            layouts = json.load(f).get("decode")
+    except (OSError, ValueError):
+        return None
+    return decoder(layouts) if layouts else None
+
+
+def decoder(layouts):
+    """A function giving a binary message's fields as text (or None when no layout fits), from
+    a lab's demo.json "decode" list: each layout {"mtype": N (optional), "size": bytes,
+    "fields": [[name, i32|i64|u32|u64]...] in order, "names": {field: {value: word}},
+    "show": "{field} ..."}. The first layout whose mtype and size match the message wins."""
+    def decode(event, size):
+        data = bytes.fromhex(event.get("hex", ""))
+        for layout in layouts or []:
+            if "mtype" in layout and layout["mtype"] != event.get("mtype"):
+                continue
+            if size != layout["size"] or len(data) != size:
+                continue
+            values, at = {}, 0
+            for name, kind in layout["fields"]:
+                fmt = FIELD_TYPES[kind]
+                (value,) = struct.unpack_from(fmt, data, at)
+                at += struct.calcsize(fmt)
+                values[name] = layout.get("names", {}).get(name, {}).get(str(value), value)
+            return layout["show"].format(**values)
+        return None
+    return decode
 
 
 class Names:
@@ -110,11 +148,11 @@ def causal(events):
     return sorted(out, key=lambda e: e["t_us"])  # stable: same-time events keep their order
 
 
-def rows(events, programs=None, qbytes=MSGMNB):
+def rows(events, programs=None, qbytes=MSGMNB, decode=None):
     """The diagram's rows, in time order: dicts with t_us, lane (a pid), kind and what to show.
     kinds: note (text in the lane), send / receive (an arrow between the lane and a queue's
-    column, with the message), wait (a call that blocked begins), queue (a queue made or
-    removed)."""
+    column, with the message, its fields where decode (a decoder) reads them), wait (a call
+    that blocked begins), queue (a queue made or removed)."""
     names = Names(events, programs or {})
     events = causal(events)
     queues, fill, out = [], {}, []
@@ -151,10 +189,12 @@ def rows(events, programs=None, qbytes=MSGMNB):
             if q in fill:
                 added = change(e)
                 fill[q] = [fill[q][0] + added[0], fill[q][1] + added[1]]
-            text, cut = text_of(e)
+            size = e.get("len", 0) if call == "msgsnd" else ret
+            fields = decode(e, size) if decode else None
+            text, cut = (fields, False) if fields is not None else text_of(e)
             row.update(kind="send" if call == "msgsnd" else "receive", queue=q,
-                       mtype=e.get("mtype"), text=text, cut=cut,
-                       size=e.get("len", 0) if call == "msgsnd" else ret,
+                       mtype=e.get("mtype"), text=text, cut=cut, size=size,
+                       decoded=fields is not None,
                        fill=tuple(fill.get(q, (0, 0))), qbytes=qbytes)
         elif call == "msgget":
             # Made for sure only with IPC_PRIVATE or IPC_CREAT | IPC_EXCL; else maybe found.
@@ -182,19 +222,21 @@ def rows(events, programs=None, qbytes=MSGMNB):
 
 
 def message_label(r, room):
-    """[mtype] "text" N B, in room columns: the size goes first, then the text is cut."""
+    """[mtype] "text" N B, in room columns ({fields} for a decoded message): the size goes
+    first, then the text is cut."""
+    o, c = "{}" if r.get("decoded") else '""'
     text = r["text"] + ("…" if r["cut"] else "")
-    full = '[%s] "%s" %d B' % (r["mtype"], text, r["size"])
+    full = '[%s] %s%s%s %d B' % (r["mtype"], o, text, c, r["size"])
     if width_of(full) <= room:
         return full
-    keep = room - width_of('[%s] "…" %d B' % (r["mtype"], r["size"]))
+    keep = room - width_of('[%s] %s…%s %d B' % (r["mtype"], o, c, r["size"]))
     if keep >= 4:  # the size stays; the text is cut
-        return '[%s] "%s…" %d B' % (r["mtype"], r["text"][:keep], r["size"])
-    short = '[%s] "%s"' % (r["mtype"], text)
+        return '[%s] %s%s…%s %d B' % (r["mtype"], o, r["text"][:keep], c, r["size"])
+    short = '[%s] %s%s%s' % (r["mtype"], o, text, c)
     if width_of(short) <= room:
         return short
-    keep = max(0, room - width_of('[%s] "…"' % r["mtype"]))
-    return fit('[%s] "%s…"' % (r["mtype"], text[:keep]), room).rstrip()
+    keep = max(0, room - width_of('[%s] %s…%s' % (r["mtype"], o, c)))
+    return fit('[%s] %s%s…%s' % (r["mtype"], o, text[:keep], c), room).rstrip()
 
 
 def waited(e, events, qbytes):

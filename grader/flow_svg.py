@@ -28,7 +28,8 @@ def _text(x, y, s, anchor="start", size=12, color="#222", weight="normal"):
 
 def label(r, limit=36):
     text = r["text"] if len(r["text"]) <= limit else r["text"][:limit - 1] + "…"
-    return '[%s] "%s"%s %d B' % (r["mtype"], text, "…" if r["cut"] else "", r["size"])
+    o, c = "{}" if r.get("decoded") else '""'
+    return '[%s] %s%s%s%s %d B' % (r["mtype"], o, text, c, "…" if r["cut"] else "", r["size"])
 
 
 def svg(names, queues, rows, title=""):
@@ -122,21 +123,24 @@ def side_by_side(left, right, gap=24):
     return "\n".join(out) + "\n"
 
 
-def record_svg(msgflow, trace, main_pid, program, title):
+def record_svg(msgflow, trace, main_pid, program, title, decode=None):
     """A call record drawn, or None when msgflow cannot read it."""
     try:
         events = subprocess.run([msgflow, trace, str(main_pid)], capture_output=True, text=True,
                                 check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return svg(*flow.rows(flow.load(events.splitlines()), programs={main_pid: program}), title)
+    return svg(*flow.rows(flow.load(events.splitlines()), programs={main_pid: program},
+                          decode=decode), title)
 
 
-def transcript_diagrams(test_dir, msgflow, program, title, expected=None, expected_runs=1):
+def transcript_diagrams(test_dir, msgflow, program, title, expected=None, expected_runs=1,
+                        decode=None):
     """runN.svg beside each runN.strace of a test's transcript (the main process named after
-    the lab's program); returns their paths. A record msgflow cannot read is left without one.
-    expected(runN.replay), where given, runs the reference solution the same way and returns
-    its (record, main pid): the first expected_runs runs are then drawn beside it."""
+    the lab's program, binary messages read by decode); returns their paths. A record msgflow
+    cannot read is left without one. expected(runN.replay), where given, runs the reference
+    solution the same way and returns its (record, main pid): the first expected_runs runs are
+    then drawn beside it."""
     made = []
     for name in sorted(os.listdir(test_dir), key=lambda n: [int(x) if x.isdigit() else x
                                                             for x in re.split(r"(\d+)", n)]):
@@ -152,13 +156,13 @@ def transcript_diagrams(test_dir, msgflow, program, title, expected=None, expect
             continue
         picture = record_svg(msgflow, base + ".strace", main_pid, program,
                              "%s, %s: your program" % (title, m.group(1)) if expected
-                             else "%s, %s" % (title, m.group(1)))
+                             else "%s, %s" % (title, m.group(1)), decode)
         if picture is None:
             continue
         if expected and len(made) < expected_runs and os.path.exists(base + ".replay"):
             reference = expected(base + ".replay")
             theirs = reference and record_svg(msgflow, reference[0], reference[1], program,
-                                              "the reference solution, the same run")
+                                              "the reference solution, the same run", decode)
             if theirs:
                 picture = side_by_side(picture, theirs)
         with open(base + ".svg", "w") as f:

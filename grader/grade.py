@@ -32,6 +32,7 @@ import submission
 import version
 import autolab
 import classroom
+import flow
 import flow_svg
 import reference_replay
 import gradebook
@@ -548,14 +549,15 @@ def grade_lab(lab, args, env, session, partial=None):
         diagrams = []
         if ok and status in ("FAIL", "TIMEOUT", "CRASH") and os.path.isdir(test_dir):
             expected = None
-            if has_reference(lab):
+            if has_reference(lab) and not args.no_expected:
                 def expected(replay):
                     return reference_replay.run(replay, env["MSGLAB_RUN"],
                                                 os.path.join(tmp, "reference", lab),
                                                 lab_env.get("MSGLAB_TOOLS"), env)
             diagrams = flow_svg.transcript_diagrams(
                 test_dir, os.path.join(env["MSGLAB_BUILD"], "bin", "msgflow"), program,
-                "%s %s" % (lab, t["name"]), expected)
+                "%s %s" % (lab, t["name"]), expected,
+                decode=flow.lab_decoder(os.path.join(ROOT, "grader", lab)))
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": hint_for(t.get("hint", ""), test_dir),
             "depends_on": t.get("depends_on", []),
@@ -798,6 +800,10 @@ def main():
     p.add_argument("--seed", help="seed for randomised tests, to replay a run")
     p.add_argument("--build", default=os.path.join(ROOT, "build"), help="the built grader")
     p.add_argument("--quiet", action="store_true", help="print only the total")
+    p.add_argument("--no-expected", action="store_true",
+                   help="draw a failed run alone, without replaying the reference solution "
+                   "beside it (class grading and Gradescope: nobody reads those transcripts "
+                   "there, and each replay costs a run)")
     args = p.parse_args()
     if args.test and (not args.lab or "," in args.lab):
         p.error("--test needs --lab, one lab")
