@@ -96,9 +96,9 @@ def terminal_page(screen, title):
             % (BG, FG, html.escape(title), ansi_html(screen.rstrip("\n"))))
 
 
-def tmux_capture(command, width, height, until, settle=None, keys=()):
-    """Run command in a fresh tmux; once `until` shows (then, for settle(), a last look), the
-    screen with its colours."""
+def tmux_capture(command, width, height, until, settle=None, keys=(), lines=None):
+    """Run command in a fresh tmux; once `until` shows (then after settle seconds, a last
+    look), the screen with its colours; or, with lines, the first lines of all it printed."""
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "tmux")
         tmux = ["tmux", "-u", "-S", sock]
@@ -121,8 +121,11 @@ def tmux_capture(command, width, height, until, settle=None, keys=()):
                 time.sleep(0.5)
             if settle:
                 time.sleep(settle)
-            screen = subprocess.run(tmux + ["capture-pane", "-p", "-e"], capture_output=True,
+            screen = subprocess.run(tmux + ["capture-pane", "-p", "-e"] +
+                                    (["-S", "-"] if lines else []), capture_output=True,
                                     text=True).stdout
+            if lines:
+                screen = "\n".join(screen.split("\n")[:lines])
         finally:
             subprocess.run(tmux + ["kill-server"], capture_output=True)
     return screen.replace("SHOT-END", "").rstrip() + "\n"
@@ -133,12 +136,9 @@ def photograph(b, page_html, path, work):
     with open(page_file, "w") as f:
         f.write(page_html)
     page = b.open("file://" + page_file, width=1400, height=1200)
-    box = page.evaluate("(() => {const r = document.querySelector('.win, body')"
+    box = page.evaluate("(() => {const r = document.querySelector('.win')"
                         ".getBoundingClientRect(); return [r.right + 12, r.bottom + 12]})()")
-    b.call("Emulation.setDeviceMetricsOverride", {"width": int(box[0]), "height": int(box[1]),
-                                                  "deviceScaleFactor": 1, "mobile": False},
-           session=page.session)
-    page.screenshot(path)
+    page.screenshot(path, clip=(0, 0, int(box[0]), int(box[1])))
     page.close()
 
 
@@ -154,17 +154,18 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     python = sys.executable
     msgtop = os.path.join(ROOT, "build", "bin", "msgtop")
+    # name, title, command, columns, rows, shown when done, lines kept (from the top)
     scenes = [
         ("demo-01.png", "make demo LAB=01",
-         "%s %s/demo/demo.py --lab 01 --speed 0" % (python, ROOT), 80, 30, "SHOT-END"),
+         "%s %s/demo/demo.py --lab 01 --speed 0" % (python, ROOT), 80, 24, "SHOT-END", 40),
         ("demo-05.png", "make demo LAB=05",
-         "%s %s/demo/demo.py --lab 05 --speed 0" % (python, ROOT), 120, 50, "SHOT-END"),
+         "%s %s/demo/demo.py --lab 05 --speed 0" % (python, ROOT), 110, 24, "SHOT-END", 46),
         ("msgtop.png", "make msgtop",
-         "unshare --ipc sh -c 'id=$(ipcmk -Q | grep -o \"[0-9]*$\"); ipcmk -Q >/dev/null; "
-         "exec %s -d 200'" % msgtop, 120, 12, "queues: 2"),
+         "unshare --ipc sh -c 'ipcmk -Q >/dev/null; ipcmk -Q >/dev/null; exec %s -d 200'"
+         % msgtop, 120, 12, "queues: 2", None),
     ]
     with tempfile.TemporaryDirectory() as work, browser.Browser() as b:
-        for name, title, command, width, height, until in scenes:
+        for name, title, command, width, height, until, lines in scenes:
             keys = ()
             if name == "msgtop.png":  # three messages through its own s key, one taken
                 keys = [("s",), ("0", "Enter"), ("7", "Enter"), ("hello", "Enter"),
@@ -172,7 +173,8 @@ def main():
                         ("s",), ("0", "Enter"), ("7", "Enter"), ("world!", "Enter"),
                         ("s",), ("1", "Enter"), ("2", "Enter"), ("other queue", "Enter"),
                         ("r",), ("0", "Enter")]
-            screen = tmux_capture(command, width, height, until, settle=0.5, keys=keys)
+            screen = tmux_capture(command, width, height, until, settle=0.5, keys=keys,
+                                  lines=lines)
             photograph(b, terminal_page(screen, title), os.path.join(args.out, name), work)
             print("screenshot: %s" % os.path.relpath(os.path.join(args.out, name)))
         site = os.path.join(work, "site")

@@ -184,9 +184,13 @@ class Page:
                 found.append("script error: %s" % p["exceptionDetails"].get("text"))
         return found
 
-    def screenshot(self, path, full_page=False):
+    def screenshot(self, path, full_page=False, clip=None):
+        """A PNG of the window, of the whole page, or of clip (x, y, width, height)."""
         params = {"format": "png"}
-        if full_page:
+        if clip:
+            params.update(captureBeyondViewport=True, clip=dict(zip(
+                ("x", "y", "width", "height"), clip), scale=1))
+        elif full_page:
             size = self.browser.call("Page.getLayoutMetrics", session=self.session)
             content = size["cssContentSize"]
             params.update(captureBeyondViewport=True, clip={
