@@ -189,6 +189,54 @@ def show(scenario, laid_out, output, args, out=sys.stdout):
             print("  " + flow.fit(line, width - 2).rstrip(), file=out)
 
 
+def compare(scenario, parts, args, out=sys.stdout):
+    """Scenarios that read one batch in different ways (scenario's "compare"), side by side: the
+    batch as sent, then, in one column per scenario, what each receive took, until each gave
+    up; last, what each left in the queue. parts: [(scenario, (names, queues, rows))]."""
+    width = args.width or shutil.get_terminal_size((80, 24)).columns
+    color = out.isatty() and not os.environ.get("NO_COLOR")
+    bold = (lambda s: "\x1b[1m%s\x1b[0m" % s) if color else (lambda s: s)
+    print(bold(flow.fit("%s: %s" % (scenario["name"], scenario["title"]), width).rstrip()),
+          file=out)
+    for line in wrap(scenario.get("explain", ""), width):
+        print(line, file=out)
+    first_rows = parts[0][1][2]
+    sent = ["[%s] %s" % (r["mtype"], r["text"]) for r in first_rows if r["kind"] == "send"]
+    for line in wrap("sent: " + "  ".join(sent), width):
+        print(line, file=out)
+    label_w = 6
+    col = max(8, (width - label_w) // len(parts))
+    columns = []
+    for part, (_, _, rows) in parts:
+        taken = ["[%s] %s" % (r["mtype"], r["text"]) for r in rows if r["kind"] == "receive"]
+        end = next((r["text"].split(": ", 1)[1] for r in rows if r.get("error") and
+                    r["text"].startswith("msgrcv")), "")
+        left = sum(1 for r in rows if r["kind"] == "send") - len(taken)
+        columns.append((" ".join([part["name"]] + part.get("args", [])[1:]), taken, end, left))
+    line = "─" if "utf" in (locale.getpreferredencoding(False) or "").lower() else "-"
+    print((" " * label_w + "".join(bold(flow.fit(c[0], col)) for c in columns)).rstrip(),
+          file=out)
+    print(line * min(width, label_w + col * len(columns)), file=out)
+    keys = Keys(args.step)
+    try:
+        for i in range(max(len(c[1]) for c in columns) + 1):
+            cells = [c[1][i] if i < len(c[1]) else c[2] if i == len(c[1]) else ""
+                     for c in columns]
+            print((flow.fit("%d." % (i + 1), label_w) +
+                   "".join(flow.fit(t, col) for t in cells)).rstrip(), file=out, flush=True)
+            if args.step:
+                if keys.wait() == "q":
+                    return
+            elif args.speed > 0:
+                time.sleep(PACE_S / args.speed)
+    finally:
+        keys.close()
+    print(line * min(width, label_w + col * len(columns)), file=out)
+    print((flow.fit("left", label_w) + "".join(
+        flow.fit("%d message%s" % (c[3], "" if c[3] == 1 else "s"), col)
+        for c in columns)).rstrip(), file=out)
+
+
 def wrap(text, width):
     lines, line = [], ""
     for word in text.split():
@@ -228,6 +276,20 @@ def main():
                 tempfile.TemporaryDirectory(prefix="demo-") as tmp:
             bins = os.path.join(tmp, "bin")
             programs = build_programs(lab, args.submission, session, bins)
+            if "compare" in chosen[0]:  # several scenarios' runs, side by side
+                if args.svg:
+                    raise DemoError("SVG= draws one scenario, and %s compares several: name "
+                                    "one of %s" % (chosen[0]["name"],
+                                                   ", ".join(chosen[0]["compare"])))
+                parts = []
+                for name in chosen[0]["compare"]:
+                    part = next(s for s in every if s["name"] == name)
+                    run_dir = os.path.join(tmp, name)
+                    os.mkdir(run_dir)
+                    parts.append((part, diagram(lab, part, programs, bins, session,
+                                                run_dir)[0]))
+                compare(chosen[0], parts, args)
+                return 0
             laid_out, output = diagram(lab, chosen[0], programs, bins, session, tmp)
             show(chosen[0], laid_out, output, args)
             if args.svg:

@@ -410,7 +410,8 @@ def draw_scenarios(labs, out_img, build):
             with tempfile.TemporaryDirectory(prefix="site-") as tmp:
                 bins = os.path.join(tmp, "bin")
                 programs = demo.build_programs(lab, None, session, bins)
-                for scenario in every:
+                # One that compares others is drawn as those, side by side.
+                for scenario in [s for s in every if "compare" not in s]:
                     run_dir = os.path.join(tmp, scenario["name"])
                     os.mkdir(run_dir)
                     laid_out, _ = demo.diagram(lab, scenario, programs, bins, session, run_dir)

@@ -492,6 +492,20 @@ def check_demo():
             if at is None:
                 raise Failed("make demo LAB=%s SCENARIO=%s: no %r (in order) in:\n%s%s"
                              % (lab, scenario, mark, p.stdout, p.stderr))
+    # Lab 02's four modes side by side: each column what that mode took, in order.
+    p = run([sys.executable, os.path.join(ROOT, "demo", "demo.py"), "--lab", "02", "--speed",
+             "0", "--width", "80"], env=dict(os.environ, NO_COLOR="1", LANG="C.UTF-8"),
+            timeout=120)
+    table = {line.split()[0]: re.findall(r"\[\d\] \w+|ENOMSG|\d+ messages?", line)
+             for line in p.stdout.splitlines() if re.match(r"(\d\.|left) ", line)}
+    want = {"1.": ["[3] gamma", "[1] alpha", "[1] alpha", "[3] gamma"],
+            "2.": ["[1] alpha", "[1] again", "[1] again", "[2] beta"],
+            "3.": ["[2] beta", "ENOMSG", "[2] beta", "[5] last"],
+            "4.": ["[1] again", "ENOMSG", "ENOMSG"], "5.": ["[5] last"], "6.": ["ENOMSG"],
+            "left": ["0 messages", "3 messages", "2 messages", "2 messages"]}
+    if table != want:
+        raise Failed("make demo LAB=02 (the modes side by side) shows:\n%s%s" % (p.stdout,
+                                                                                p.stderr))
     ns = "{http://www.w3.org/2000/svg}"
     count = {k: sum(1 for e in root.iter(ns + tag) if e.get("class") == k)
              for tag, k in (("line", "lane"), ("line", "send"), ("line", "receive"),
@@ -502,7 +516,7 @@ def check_demo():
         raise Failed("make demo SVG=...: %s, texts %s" % (count, texts))
     return "make demo LAB=01 under tmux (80 columns): 3 lanes and the queue, 4 messages in " \
         "and out with mtype and text, the removal; NO_COLOR honoured; one event per key in " \
-        "step mode; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 04 (msgctl), 05 " \
+        "step mode; lab 02's four modes side by side; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 04 (msgctl), 05 " \
         "(10 clients, requests and replies decoded), 06 (EIDRM) show; " \
         "the SVG has its lanes, queue and 8 arrows"
 
