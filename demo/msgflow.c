@@ -7,8 +7,9 @@
  * Each line: {"t_us", "dur_us", "pid", "ppid", "call"} and, as the call has them, "ret", "err"
  * (errno's number), "key", "flags", "msqid", "msgsz", "msgtyp", "mtype", "cmd", "len" (bytes
  * sent or received) and "hex" (the first of them, at most 1024, as hex). "call" is msgget,
- * msgsnd, msgrcv, msgctl, fork (in the parent: ret is the child), wait (ret: the child reaped)
- * or exit (ret: the status). A call that blocked started at t_us - dur_us. Exit status 0, 1 on
+ * msgsnd, msgrcv, msgctl, fork (in the parent: ret is the child), wait (ret: the child reaped;
+ * "status" its exit status, -1 if killed or unknown, "signal" the signal that killed it, 0 if
+ * none) or exit (ret: the status). A call that blocked started at t_us - dur_us. Exit status 0, 1 on
  * a bad record or usage.
  */
 #include <errno.h>
@@ -71,6 +72,8 @@ static void print_call(const struct trace_call *c)
 	}
 	if (!strcmp(c->call, "msgctl"))
 		printf(", \"msqid\": %d, \"cmd\": %d", c->msqid, c->cmd);
+	if (!strcmp(c->call, "wait") && c->ret > 0)
+		printf(", \"status\": %d, \"signal\": %d", c->reaped_exit, c->reaped_signal);
 	printf("}\n");
 }
 

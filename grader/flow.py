@@ -8,6 +8,7 @@ blocked shows where it began waiting; the queue's column shows its fill against 
 """
 import json
 import os
+import signal
 import struct
 import unicodedata
 
@@ -28,6 +29,14 @@ def text_of(event):
     data = bytes.fromhex(event.get("hex", ""))
     shown = "".join(chr(b) if 32 <= b < 127 else "\\x%02x" % b for b in data)
     return shown, event.get("len", 0) > len(data)
+
+
+def signal_name(number):
+    """SIGTERM for 15; "" for 0 or a number no signal has."""
+    try:
+        return signal.Signals(number).name if number else ""
+    except ValueError:
+        return "signal %d" % number
 
 
 FIELD_TYPES = {"i32": "<i", "i64": "<q", "u32": "<I", "u64": "<Q"}
@@ -211,8 +220,17 @@ def rows(events, programs=None, qbytes=MSGMNB, decode=None):
         elif call == "fork":
             row.update(kind="note", text="fork: %s" % names[ret] if ret > 0 else "fork: " + why)
         elif call == "wait":
-            row.update(kind="note", text="wait: %s ended" % names[ret] if ret > 0
-                       else "wait: " + why)
+            killer = signal_name(e.get("signal", 0))
+            if ret <= 0:
+                row.update(kind="note", text="wait: " + why)
+            elif killer:  # the child's own lane says so too: it never exited by itself
+                row.update(kind="note", text="wait: %s killed by %s" % (names[ret], killer))
+                out.append({"t_us": t, "lane": ret, "who": names[ret], "kind": "note",
+                            "text": "killed by %s" % killer, "error": True})
+            else:
+                status = e.get("status", 0)
+                row.update(kind="note", text="wait: %s ended%s" % (
+                    names[ret], ", exit %d" % status if status > 0 else ""))
         elif call == "exit":
             row.update(kind="note", text="exit %d" % ret)
         else:  # a failed msgsnd or msgrcv

@@ -492,6 +492,20 @@ def check_demo():
             if at is None:
                 raise Failed("make demo LAB=%s SCENARIO=%s: no %r (in order) in:\n%s%s"
                              % (lab, scenario, mark, p.stdout, p.stderr))
+    # A child killed by a signal: its parent's wait says so, and so does the child's own lane.
+    import flow
+    events = [{"t_us": 10, "dur_us": 0, "pid": 5, "ppid": 1, "call": "fork", "ret": 6},
+              {"t_us": 20, "dur_us": 0, "pid": 5, "ppid": 1, "call": "fork", "ret": 7},
+              {"t_us": 30, "dur_us": 0, "pid": 7, "ppid": 5, "call": "exit", "ret": 3},
+              {"t_us": 40, "dur_us": 0, "pid": 5, "ppid": 1, "call": "wait", "ret": 6,
+               "status": -1, "signal": 15},
+              {"t_us": 50, "dur_us": 0, "pid": 5, "ppid": 1, "call": "wait", "ret": 7,
+               "status": 3, "signal": 0}]
+    notes = [(r["who"], r["text"]) for r in flow.rows(events, programs={5: "prog"})[2]]
+    if ("child 1", "killed by SIGTERM") not in notes or \
+            ("prog", "wait: child 1 killed by SIGTERM") not in notes or \
+            ("prog", "wait: child 2 ended, exit 3") not in notes:
+        raise Failed("a child killed by SIGTERM and one that exited 3 are drawn as: %s" % notes)
     # Lab 02's four modes side by side: each column what that mode took, in order.
     p = run([sys.executable, os.path.join(ROOT, "demo", "demo.py"), "--lab", "02", "--speed",
              "0", "--width", "80"], env=dict(os.environ, NO_COLOR="1", LANG="C.UTF-8"),
@@ -516,7 +530,8 @@ def check_demo():
         raise Failed("make demo SVG=...: %s, texts %s" % (count, texts))
     return "make demo LAB=01 under tmux (80 columns): 3 lanes and the queue, 4 messages in " \
         "and out with mtype and text, the removal; NO_COLOR honoured; one event per key in " \
-        "step mode; lab 02's four modes side by side; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 04 (msgctl), 05 " \
+        "step mode; a child killed by a signal shown in both lanes; lab 02's four modes side by " \
+        "side; labs 02 (priority), 03 (fill to EAGAIN, drain to ENOMSG), 04 (msgctl), 05 " \
         "(10 clients, requests and replies decoded), 06 (EIDRM) show; " \
         "the SVG has its lanes, queue and 8 arrows"
 

@@ -43,6 +43,8 @@ struct trace_call {
 	int cmd; /* msgctl */
 	long ret;
 	int err;
+	int reaped_exit;     /* wait: the child's exit status; -1 if it was killed, or unknown */
+	int reaped_signal;   /* wait: the signal that killed it; 0 if none, or unknown */
 	long datalen;	     /* bytes sent or received */
 	unsigned char *data; /* the first `shown` of them */
 	size_t shown;

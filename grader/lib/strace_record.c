@@ -16,6 +16,7 @@
  * An unfinished call waits, per pid, for its resumed line; the two halves are joined into one
  * call whose start time is the unfinished line's (-T on the resumed line counts from there).
  */
+#define _GNU_SOURCE /* sigabbrev_np */
 #include "strace_record.h"
 
 #include <errno.h>
@@ -356,6 +357,47 @@ static const char *split(const char *p, const char *end, struct slice *items, in
 	return NULL;
 }
 
+/* A signal as strace prints it, SIGTERM or 15 (-X raw prints some as numbers): its number, or
+ * 0 when it is neither. */
+static int signal_number(const char *p, size_t n)
+{
+	long long v;
+	if (number(p, n, &v))
+		return v > 0 && v < 128 ? (int)v : 0;
+	while (n > 0 && *p == ' ') {
+		p++;
+		n--;
+	}
+	if (n < 4 || memcmp(p, "SIG", 3) != 0)
+		return 0;
+	for (int sig = 1; sig < 65; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+		if (abbrev && strlen(abbrev) == n - 3 && !memcmp(p + 3, abbrev, n - 3))
+			return sig;
+	}
+	return 0;
+}
+
+/* wait4's status as strace prints it: "[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]" or
+ * "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM && WCOREDUMP(s)}]" (NULL: not asked). */
+static void wait_status(struct slice a, struct trace_call *c)
+{
+	char buf[160];
+	size_t n = a.n < sizeof buf - 1 ? a.n : sizeof buf - 1;
+	memcpy(buf, a.p, n);
+	buf[n] = '\0';
+	const char *at;
+	long long v;
+	if ((at = strstr(buf, "WEXITSTATUS(s) == ")) != NULL) {
+		at += 18;
+		if (number(at, strcspn(at, "}&"), &v))
+			c->reaped_exit = (int)v;
+	} else if ((at = strstr(buf, "WTERMSIG(s) == ")) != NULL) {
+		at += 15;
+		c->reaped_signal = signal_number(at, strcspn(at, " }&"));
+	}
+}
+
 /* The value of field name in a struct as strace prints it ("{si_pid=12, ...}"), possibly
  * followed by more (clone3's "{...} => {...}"). */
 static bool field(struct slice a, const char *name, struct slice *value)
@@ -688,16 +730,31 @@ static void parse_call(struct state *s, int pid, const char *name, const char *a
 		if (ret == 0) /* WNOHANG and nothing to reap */
 			return;
 		strcpy(c.call, "wait");
+		c.reaped_exit = -1;
+		if (ret > 0 && n >= 2)
+			wait_status(a[1], &c);
 		break;
 	case K_WAITID:
 		if (n < 4 || !flags_value(a[3], &v) || (v & WNOWAIT_BIT))
 			return;
+		c.reaped_exit = -1;
 		if (ret == 0) {
 			/* waitid returns 0; the reaped child is in the siginfo ({} if none). */
 			if (!field(a[2], "si_pid", &value) || !number(value.p, value.n, &v) ||
 			    v <= 0)
 				return;
 			c.ret = (long)v;
+			/* si_code CLD_EXITED (1): si_status is the exit status; CLD_KILLED (2) and
+			 * CLD_DUMPED (3): the signal. */
+			long long code;
+			struct slice status;
+			if (field(a[2], "si_code", &value) && number(value.p, value.n, &code) &&
+			    field(a[2], "si_status", &status)) {
+				if (code == 1 && number(status.p, status.n, &v))
+					c.reaped_exit = (int)v;
+				else if (code == 2 || code == 3)
+					c.reaped_signal = signal_number(status.p, status.n);
+			}
 		}
 		strcpy(c.call, "wait");
 		break;

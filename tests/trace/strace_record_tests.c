@@ -502,8 +502,14 @@ Test(strace_record, waitid_counts_unless_it_only_looked_and_wnohang_zero_is_no_w
 	cr_assert(count(&r, "wait", 0) == 3, "%zu wait records", count(&r, "wait", 0));
 	const struct trace_call *w = nth(&r, "wait", mainp, 0);
 	cr_assert(w->ret == a && w->err == 0, "waitid: ret %ld", w->ret);
+	cr_assert(w->reaped_exit == 9 && w->reaped_signal == 0,
+		  "waitid's child exited 9: recorded exit %d signal %d", w->reaped_exit,
+		  w->reaped_signal);
 	w = nth(&r, "wait", mainp, 1);
 	cr_assert(w->ret == b && w->err == 0, "waitpid: ret %ld", w->ret);
+	cr_assert(w->reaped_exit == 0 && w->reaped_signal == 0,
+		  "waitpid's child exited 0: recorded exit %d signal %d", w->reaped_exit,
+		  w->reaped_signal);
 	w = nth(&r, "wait", mainp, 2);
 	cr_assert(w->ret == -1 && w->err == ECHILD, "waitpid with no child: ret %ld errno %d",
 		  w->ret, w->err);
@@ -524,6 +530,10 @@ Test(strace_record, killed_process_has_no_exit_and_its_blocked_call_no_record,
 		  count(&r, NULL, child));
 	cr_assert(nth(&r, "fork", mainp, 0)->ret == child &&
 		  nth(&r, "wait", mainp, 0)->ret == child);
+	cr_assert(nth(&r, "wait", mainp, 0)->reaped_signal == SIGKILL &&
+		      nth(&r, "wait", mainp, 0)->reaped_exit == -1,
+		  "the wait that reaped the killed child: signal %d, exit %d",
+		  nth(&r, "wait", mainp, 0)->reaped_signal, nth(&r, "wait", mainp, 0)->reaped_exit);
 	cr_assert(count(&r, "exit", 0) == 1);
 	expect_exit_record(&r, mainp, 1, 0);
 	run_done(&r);
