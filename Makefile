@@ -81,6 +81,8 @@ skeletons:
 
 # The tables first, then the site: pages, diagrams from real runs, manual pages, ipc-bench.
 handouts: tools build/bin/ipc-bench
+	@test -f grader/handout_site.py || { echo "make handouts: the handouts' site is made from \
+	the instructors' repository; here they are Markdown, in handouts/"; exit 2; }
 	@$(PYTHON) grader/handout.py --write
 	@$(PYTHON) grader/handout_site.py $(if $(SITE),--out $(SITE))
 
@@ -146,6 +148,8 @@ ipc-bench: build/bin/ipc-bench
 
 # The README's pictures: the demo, msgtop and the handouts' site, captured from real runs.
 screenshots: tools build/bin/msgtop
+	@test -f demo/screenshots.py || { echo "make screenshots: only in the instructors' \
+	repository"; exit 2; }
 	@$(PYTHON) demo/screenshots.py $(if $(OUT),--out $(OUT))
 
 # make bench's floor: a graded run again, bare (grader/bench/bare-run.c says how).

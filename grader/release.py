@@ -26,6 +26,7 @@ import sys
 import tempfile
 
 import grade
+import handout
 import skeleton
 import version
 
@@ -170,7 +171,10 @@ def build_tree(out, labs, hide, build, keep_hidden=False):
         shutil.copy(os.path.join(ROOT, "tests", name), os.path.join(out, "tests", name))
     # make demo: a student watches their own program (labs/, there being no solutions/).
     shutil.copytree(os.path.join(ROOT, "demo"), os.path.join(out, "demo"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
+                    ignore=shutil.ignore_patterns("__pycache__", "screenshots.py"))
+    # The handouts' pages of no lab (ipc-bench.md: make ipc-bench's figures explained).
+    for name in handout.OTHER_PAGES:
+        shutil.copy(os.path.join(ROOT, "handouts", name), os.path.join(out, "handouts"))
     shutil.copy(os.path.join(ROOT, "Makefile"), out)
     shutil.copy(os.path.join(ROOT, "release", "README.md"), out)
     # A GitHub Classroom template is this folder: its workflow grades each push.
