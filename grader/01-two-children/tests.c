@@ -466,12 +466,18 @@ Test(lab, msgget_fails, .timeout = 60)
 	run_free(&r);
 }
 
-/* With -k PATH the queue's key is ftok(PATH, 'M'). */
+/* With -k PATH the queue's key is ftok(PATH, 'M'): PATH as given, relative to wherever the
+ * program runs (here a folder of its own, with HOME the folder above: a key made from HOME, or
+ * from the folder the program was written in, is another). */
 Test(lab, ftok_key, .timeout = 60)
 {
 	const char *args[] = {"-k", "keyfile", "keyed", NULL};
 	struct run_result r;
-	run_student(&(struct run_spec){.args = args, .make_file = "keyfile"}, &r);
+	run_student(&(struct run_spec){.args = args,
+				       .make_file = "keyfile",
+				       .subdir = "keyed",
+				       .env = {"HOME=/work"}},
+		    &r);
 	unsigned key = made_file_key(&r, 'M');
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get, "msgget was never called");
