@@ -473,11 +473,10 @@ Test(lab, ftok_key, .timeout = 60)
 {
 	const char *args[] = {"-k", "keyfile", "keyed", NULL};
 	struct run_result r;
-	run_student(&(struct run_spec){.args = args,
-				       .make_file = "keyfile",
-				       .subdir = "keyed",
-				       .env = {"HOME=/work"}},
-		    &r);
+	run_student(
+	    &(struct run_spec){
+		.args = args, .make_file = "keyfile", .subdir = "keyed", .env = {"HOME=/work"}},
+	    &r);
 	unsigned key = made_file_key(&r, 'M');
 	const struct trace_call *get = nth_call(&r, "msgget", 0, 0);
 	cr_assert(get, "msgget was never called");
