@@ -172,17 +172,12 @@ class ManLinker:
     first on each page, and every `name(N)` reference, to the rendered manual pages; collects
     the pages wanted."""
 
-    def __init__(self, prefix, available=None):
+    def __init__(self, prefix):
         self.prefix = prefix  # from the page to the site's root
-        self.available = available  # {(name, section)} that exist (man pages: only those)
         self.wanted = set()
         self.seen = set()
 
     def target(self, name, section=None):
-        if self.available is not None:
-            if section:
-                return (name, section) if (name, section) in self.available else None
-            return next(((name, s) for s in SECTIONS if (name, s) in self.available), None)
         found = man_source(name, section)
         return (name, found[0]) if found else None
 
@@ -192,48 +187,31 @@ class ManLinker:
 
     def inlines(self, items):
         out = []
-        i = 0
-        while i < len(items):
-            item = items[i]
+        for item in items:
             t = item["t"]
             if t == "Code":
-                m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(([^)]*)\))?", item["c"][1].strip())
-                if m and m.group(1) in LINKED and m.group(1) not in self.seen:
-                    section = m.group(2) if m.group(2) and m.group(2) in SECTIONS else None
-                    page = self.target(m.group(1), section)
-                    if page:
-                        self.seen.add(m.group(1))
-                        out.append(link([item], self.url(page), "manual page %s(%s)" % page))
-                        i += 1
-                        continue
-                out.append(item)
+                out.append(self.code(item))
             elif t == "Str":
                 out.extend(self.references(item["c"]))
-            elif t == "Strong" and i + 1 < len(items) and items[i + 1]["t"] == "Str" and \
-                    re.match(r"\(\d\)", items[i + 1]["c"]) and \
-                    len(item["c"]) == 1 and item["c"][0]["t"] == "Str":
-                # A manual page's own reference: .BR msgctl (2) is **msgctl**(2)
-                name, rest = item["c"][0]["c"], items[i + 1]["c"]
-                page = self.target(name, rest[1])
-                if page:
-                    out.append(link([item, {"t": "Str", "c": rest[:3]}], self.url(page)))
-                    if rest[3:]:
-                        out.append({"t": "Str", "c": rest[3:]})
-                    i += 2
-                    continue
-                out.append(item)
-            elif t in ("Link", "Image"):
-                out.append(item)  # already a link; an image's text is its description
             elif t in ("Emph", "Strong", "Strikeout", "Superscript", "Subscript", "SmallCaps"):
                 out.append({"t": t, "c": self.inlines(item["c"])})
-            elif t == "Span":
+            elif t in ("Span", "Quoted"):
                 out.append({"t": t, "c": [item["c"][0], self.inlines(item["c"][1])]})
-            elif t == "Quoted":
-                out.append({"t": t, "c": [item["c"][0], self.inlines(item["c"][1])]})
-            else:
+            else:  # a link already, an image (its text describes it), spaces
                 out.append(item)
-            i += 1
         return out
+
+    def code(self, item):
+        """A code span, linked if it names a course call not linked yet on this page."""
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(([^)]*)\))?", item["c"][1].strip())
+        if not m or m.group(1) not in LINKED or m.group(1) in self.seen:
+            return item
+        section = m.group(2) if m.group(2) and m.group(2) in SECTIONS else None
+        page = self.target(m.group(1), section)
+        if not page:
+            return item
+        self.seen.add(m.group(1))
+        return link([item], self.url(page), "manual page %s(%s)" % page)
 
     def references(self, text):
         """A Str, with each name(N) in it a link where the page exists."""
@@ -352,9 +330,9 @@ def page(title, body, prefix, nav, here, toc=(), source=""):
             % (html.escape(title), prefix, " ".join(links), contents, body, made))
 
 
-def render(markdown, linker, fmt="gfm"):
+def render(markdown, linker):
     """(HTML of the markdown with its man page links, its AST's blocks)."""
-    ast = json.loads(pandoc(["-f", fmt, "-t", "json"], markdown))
+    ast = json.loads(pandoc(["-f", "gfm", "-t", "json"], markdown))
     ast["blocks"] = linker.blocks(ast["blocks"])
     return pandoc(["-f", "json", "-t", "html5", "--no-highlight"], json.dumps(ast)), \
         ast["blocks"]
