@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "grader"))
 import flow  # noqa: E402
 import flow_svg  # noqa: E402
 import grade  # noqa: E402
+import recorded_run  # noqa: E402
 
 PACE_S = 0.25  # between two events at speed 1
 
@@ -64,11 +65,6 @@ def build_programs(lab, submission, session, out):
     return programs
 
 
-def inside(text):
-    """A scenario's {bin} and {tools} as the sandbox shows them."""
-    return text.replace("{bin}", "/sandbox/bin").replace("{tools}", "/sandbox/tools")
-
-
 def program_names(trace):
     """{pid: the program it last ran}, from the record's execve lines (strace -xx shows the
     path as \\xNN bytes)."""
@@ -85,40 +81,30 @@ def program_names(trace):
 
 
 def record(scenario, programs, bins, session, lab, tmp):
-    """Run the scenario in the sandbox under the call record: (events, stdout, report,
-    {pid: program})."""
+    """Run the scenario in the sandbox under the call record: (events, stdout, {pid:
+    program})."""
     program = scenario.get("program") or "{bin}/" + next(iter(programs))
     trace, report = os.path.join(tmp, "trace"), os.path.join(tmp, "report")
-    cmd = [session.env["MSGLAB_RUN"], "-b", "%s=/sandbox/bin" % bins, "-T", trace,
-           "-r", report]
-    tools = os.path.join(session.build, "grader", lab, "tools")
-    if os.path.isdir(tools):
-        cmd += ["-b", "%s=/sandbox/tools" % tools]
-    if scenario.get("subdir"):
-        cmd += ["-C", scenario["subdir"]]
-    for setting in scenario.get("env", []):
-        cmd += ["-e", setting]
-    if scenario.get("file"):
-        cmd += ["-f", scenario["file"]]
-    if scenario.get("setup"):
-        cmd += ["-x", inside(scenario["setup"])]
-    cmd += ["--", inside(program)] + [inside(a) for a in scenario.get("args", [])]
+    cmd = recorded_run.command(session.env["MSGLAB_RUN"], bins,
+                               os.path.join(session.build, "grader", lab, "tools"), trace,
+                               report, program, scenario.get("args", []),
+                               scenario.get("subdir"), scenario.get("file"),
+                               scenario.get("env", []), setup=scenario.get("setup"))
     proc = subprocess.run(cmd, capture_output=True, env=session.env,
                           input=scenario.get("input", "").encode(), timeout=60)
-    with open(report) as f:
-        fields = dict(line.rstrip("\n").split(" ", 1) for line in f if " " in line)
-    if "main_pid" not in fields:
+    main_pid = recorded_run.main_pid(report)
+    if main_pid is None:
         raise DemoError("the run gave no report:\n%s" % proc.stderr.decode(errors="replace"))
     flowed = subprocess.run([os.path.join(session.build, "bin", "msgflow"), trace,
-                             fields["main_pid"]], capture_output=True, text=True, check=True)
-    return (flow.load(flowed.stdout.splitlines()), proc.stdout.decode(errors="replace"), fields,
+                             str(main_pid)], capture_output=True, text=True, check=True)
+    return (flow.load(flowed.stdout.splitlines()), proc.stdout.decode(errors="replace"),
             program_names(trace))
 
 
 def diagram(lab, scenario, programs, bins, session, tmp):
     """The scenario run and laid out: ((names, queues, rows) as flow.rows gives them, what the
     program printed)."""
-    events, output, _, names = record(scenario, programs, bins, session, lab, tmp)
+    events, output, names = record(scenario, programs, bins, session, lab, tmp)
     return flow.rows(events, programs=names, qbytes=scenario.get("qbytes", flow.MSGMNB),
                      decode=flow.lab_decoder(os.path.join(ROOT, "grader", lab))), output
 

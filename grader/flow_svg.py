@@ -11,6 +11,7 @@ import subprocess
 from xml.sax.saxutils import escape
 
 import flow
+import recorded_run
 
 LANE_W = 200
 QUEUE_W = 150
@@ -24,6 +25,12 @@ def _text(x, y, s, anchor="start", size=12, color="#222", weight="normal"):
     return ('<text x="%d" y="%d" font-family="monospace" font-size="%d" fill="%s" '
             'text-anchor="%s" font-weight="%s">%s</text>'
             % (x, y, size, color, anchor, weight, escape(s)))
+
+
+def _waited(x, y0, y1, color):
+    """A lane's stretch from y0 to y1 spent waiting in the kernel."""
+    return ('<line class="waited" x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="5" '
+            'stroke-dasharray="3,3" opacity="0.5"/>' % (x, y0, x, y1, color))
 
 
 def label(r, limit=36):
@@ -66,10 +73,7 @@ def svg(names, queues, rows, title=""):
         out.append(_text(8, y + 4, "%.1f" % ((r["t_us"] - t0) / 1000), size=10, color="#888"))
         if r["kind"] in ("send", "receive") and r["queue"] in queue_x:
             if r["lane"] in waiting:  # the wait this arrow ends
-                y0 = waiting.pop(r["lane"])
-                out.append('<line class="waited" x1="%d" y1="%d" x2="%d" y2="%d" '
-                           'stroke="%s" stroke-width="5" stroke-dasharray="3,3" '
-                           'opacity="0.5"/>' % (x, y0, x, y, color))
+                out.append(_waited(x, waiting.pop(r["lane"]), y, color))
             qx = queue_x[r["queue"]]
             x1, x2 = (x, qx - 8) if r["kind"] == "send" else (qx - 8, x)
             out.append('<line class="%s" x1="%d" y1="%d" x2="%d" y2="%d" stroke="#444" '
@@ -82,10 +86,7 @@ def svg(names, queues, rows, title=""):
         if r.get("waiting"):
             waiting[r["lane"]] = y
         elif r["lane"] in waiting and r["kind"] == "note":
-            y0 = waiting.pop(r["lane"])
-            out.append('<line class="waited" x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" '
-                       'stroke-width="5" stroke-dasharray="3,3" opacity="0.5"/>'
-                       % (x, y0, x, y, color))
+            out.append(_waited(x, waiting.pop(r["lane"]), y, color))
         out.append('<circle cx="%d" cy="%d" r="3" fill="%s"/>' % (x, y, color))
         out.append(_text(x + 6, y + 4, r["text"], size=11,
                          color="#b03a2e" if r.get("error") else color))
@@ -137,10 +138,10 @@ def record_svg(msgflow, trace, main_pid, program, title, decode=None):
 def transcript_diagrams(test_dir, msgflow, program, title, expected=None, expected_runs=1,
                         decode=None):
     """runN.svg beside each runN.strace of a test's transcript (the main process named after
-    the lab's program, binary messages read by decode); returns their paths. A record msgflow
-    cannot read is left without one. expected(runN.replay), where given, runs the reference
-    solution the same way and returns its (record, main pid): the first expected_runs runs are
-    then drawn beside it."""
+    the lab's program, binary messages read by decode); returns [(its path, whether the
+    reference's run is drawn beside it)]. A record msgflow cannot read is left without one.
+    expected(runN.replay), where given, runs the reference solution the same way and returns
+    its (record, main pid): the first expected_runs runs are then drawn beside it."""
     made = []
     for name in sorted(os.listdir(test_dir), key=lambda n: [int(x) if x.isdigit() else x
                                                             for x in re.split(r"(\d+)", n)]):
@@ -148,24 +149,20 @@ def transcript_diagrams(test_dir, msgflow, program, title, expected=None, expect
         if not m:
             continue
         base = os.path.join(test_dir, m.group(1))
-        try:
-            with open(base + ".sandbox") as f:
-                main_pid = int(next(line.split()[1] for line in f
-                                    if line.startswith("main_pid ")))
-        except (OSError, StopIteration, ValueError):
+        main_pid = recorded_run.main_pid(base + ".sandbox")
+        if main_pid is None:
             continue
         picture = record_svg(msgflow, base + ".strace", main_pid, program,
                              "%s, %s: your program" % (title, m.group(1)) if expected
                              else "%s, %s" % (title, m.group(1)), decode)
         if picture is None:
             continue
+        theirs = None
         if expected and len(made) < expected_runs and os.path.exists(base + ".replay"):
             reference = expected(base + ".replay")
             theirs = reference and record_svg(msgflow, reference[0], reference[1], program,
                                               "the reference solution, the same run", decode)
-            if theirs:
-                picture = side_by_side(picture, theirs)
         with open(base + ".svg", "w") as f:
-            f.write(picture)
-        made.append(base + ".svg")
+            f.write(side_by_side(picture, theirs) if theirs else picture)
+        made.append((base + ".svg", bool(theirs)))
     return made

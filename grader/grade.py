@@ -34,7 +34,7 @@ import autolab
 import classroom
 import flow
 import flow_svg
-import reference_replay
+import recorded_run
 import gradebook
 import junit
 from gradescope import VISIBILITIES, gradescope
@@ -526,6 +526,7 @@ def grade_lab(lab, args, env, session, partial=None):
             entries[MEMORY_TEST] = {"status": "failed", "messages": [
                 "the build with -fsanitize=address,undefined failed, so the program's memory "
                 "safety cannot be checked:\n" + memory[1]]}  # one message: no order to keep
+    decode = flow.lab_decoder(os.path.join(ROOT, "grader", lab))  # its diagrams' messages
     for t in tests:
         test_dir = os.path.join(results_dir, t["name"])
         entry = entries.get(t["name"])
@@ -551,13 +552,12 @@ def grade_lab(lab, args, env, session, partial=None):
             expected = None
             if has_reference(lab) and not args.no_expected:
                 def expected(replay):
-                    return reference_replay.run(replay, env["MSGLAB_RUN"],
-                                                os.path.join(tmp, "reference", lab),
-                                                lab_env.get("MSGLAB_TOOLS"), env)
+                    return recorded_run.replay(replay, env["MSGLAB_RUN"],
+                                               os.path.join(tmp, "reference", lab),
+                                               lab_env.get("MSGLAB_TOOLS"), env)
             diagrams = flow_svg.transcript_diagrams(
                 test_dir, os.path.join(env["MSGLAB_BUILD"], "bin", "msgflow"), program,
-                "%s %s" % (lab, t["name"]), expected,
-                decode=flow.lab_decoder(os.path.join(ROOT, "grader", lab)))
+                "%s %s" % (lab, t["name"]), expected, decode=decode)
         result["tests"].append({
             "name": t["name"], "title": t["title"], "hint": hint_for(t.get("hint", ""), test_dir),
             "depends_on": t.get("depends_on", []),
@@ -568,9 +568,8 @@ def grade_lab(lab, args, env, session, partial=None):
             "status": status, "messages": messages,
             "diff": diff_of(test_dir) if status != "PASS" else "",
             "command": command, "command_file": command_file, "transcript": test_dir,
-            "diagram": diagrams[0] if diagrams else "",
-            "diagram_beside": bool(diagrams) and os.path.exists(
-                diagrams[0][:-len(".svg")] + ".expected.strace")})
+            "diagram": diagrams[0][0] if diagrams else "",
+            "diagram_beside": bool(diagrams) and diagrams[0][1]})
     if ok:  # a build error is the one message of every test: nothing to untangle
         if not ungated:
             memory_needs_work(result["tests"])

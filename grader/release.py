@@ -35,7 +35,7 @@ ROOT = grade.ROOT
 GRADER_FILES = ["grade.py", "report.py", "gradescope.py", "gradebook.py", "junit.py",
                 "autolab.py", "classroom.py", "classroom-step.sh", "layout.py", "safe_text.py",
                 "safe_files.py", "submission.py", "version.py", "ensure-deps.sh", "flow.py",
-                "flow_svg.py", "reference_replay.py"]
+                "flow_svg.py", "recorded_run.py"]
 GRADER_FOLDERS = ["lib", "sandbox", "bench"]
 TEST_FOLDERS = ["harness", "kernel", "trace", "container", "style"]
 TEST_FILES = ["run.py", "output_safety.py"]

@@ -647,7 +647,7 @@ def check_handouts_site():
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     import browser
     import site_check
-    missing = [tool for tool, package in (("pandoc", "pandoc"), ("groff", "groff-base"))
+    missing = [package for tool, package in (("pandoc", "pandoc"), ("groff", "groff-base"))
                if not shutil.which(tool)]
     if not browser.find_chromium():
         missing.append("chromium-headless-shell")

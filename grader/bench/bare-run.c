@@ -124,9 +124,8 @@ static void parse(char *text, size_t len, const char *bin, const char *tools, st
 			r->file = value;
 		else if (!strcmp(field, "subdir"))
 			r->subdir = value;
-		else if (!strcmp(field, "other"))
-			free(
-			    value); /* a second user: bare-run runs all as itself (make bench says so) */
+		else if (!strcmp(field, "other")) /* a second user: we run all as ourselves */
+			free(value);
 		else if (!strcmp(field, "timeout"))
 			r->timeout_ms = atol(value);
 		else
